@@ -1,0 +1,68 @@
+# The README's commands. Every target bootstraps .venv itself from pyproject.toml.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+CHROMIUM := /usr/bin/chromium
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: install run reset token replay test lint unit e2e bench browser-deps deploy clean openapi
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: the whole product on http://127.0.0.1:3000 (moto, local bus, timer, Graph stand-in, web app)
+run: install
+	$(BIN)/inbox-local run
+
+## make reset: wipe the local stack's data (it is re-seeded on the next run)
+reset: install
+	$(BIN)/inbox-local reset
+
+## make token ROLE=agent: mint a dev token for the demo workspace
+ROLE ?= owner
+token: install
+	@$(BIN)/inbox-local token --role $(ROLE)
+
+## make replay FILE=events/messenger/text.json: sign and post a sample webhook to the running stack
+replay: install
+	$(BIN)/inbox-local replay $(FILE)
+
+## Browser tests drive Debian's chromium (Playwright cannot download its own browser here).
+browser-deps:
+	@test -x $(CHROMIUM) || (command -v apt-get >/dev/null && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)) || echo "chromium not installed: browser tests will fail"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/cfn-lint template.yaml
+
+unit: install
+	$(BIN)/pytest -q -n 2 tests/unit tests/integration
+
+e2e: install browser-deps
+	$(BIN)/pytest -q tests/e2e
+
+test: install browser-deps lint
+	$(BIN)/pytest -q -n 2 tests
+
+## make bench: cost (DynamoDB requests, items read/written) and latency per operation, as JSON
+bench: install
+	@mkdir -p bench-results
+	$(BIN)/python -m bench --out bench-results/bench.json
+
+openapi: install
+	$(BIN)/python -c 'from inbox_crm.api.app import openapi_json; print(openapi_json())'
+
+deploy:
+	sam build && sam deploy --guided
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam

@@ -1,0 +1,121 @@
+"""The HTTP API's single resolver: routes, auth, one error shape and the OpenAPI document.
+
+Domain code raises inbox_crm.errors exceptions; this module is the one place that turns them into
+HTTP statuses with the body ``{"error": {"code", "message", "details"}}``.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+from inbox_crm import errors
+from inbox_crm.api.errors_doc import error_response
+
+API_TITLE = "Inbox CRM API"
+API_VERSION = "1.0.0"
+
+app = APIGatewayHttpResolver(enable_validation=True)
+
+_STATUS_BY_ERROR: dict[type[errors.DomainError], HTTPStatus] = {
+    errors.InvalidInput: HTTPStatus.BAD_REQUEST,
+    errors.Unauthorized: HTTPStatus.UNAUTHORIZED,
+    errors.Forbidden: HTTPStatus.FORBIDDEN,
+    errors.NotFound: HTTPStatus.NOT_FOUND,
+    errors.Conflict: HTTPStatus.CONFLICT,
+    errors.PreconditionFailed: HTTPStatus.PRECONDITION_FAILED,
+}
+
+
+@app.exception_handler(errors.DomainError)
+def _domain_error(error: errors.DomainError) -> Response[str]:
+    status = next(
+        (status for kind, status in _STATUS_BY_ERROR.items() if isinstance(error, kind)),
+        HTTPStatus.BAD_REQUEST,
+    )
+    return error_response(status, error.code, error.message, error.details)
+
+
+@app.exception_handler(RequestValidationError)
+def _validation_error(error: RequestValidationError) -> Response[str]:
+    details = [
+        {
+            "loc": [part for part in item.get("loc", ()) if part != "body" or len(item.get("loc", ())) == 1],
+            "msg": item.get("msg") or item.get("type", "invalid"),
+            "type": item.get("type", "invalid"),
+        }
+        for item in error.errors()
+    ]
+    if any(item["type"] == "json_invalid" for item in details):
+        return error_response(HTTPStatus.BAD_REQUEST, "malformed_json", "The body is not valid JSON", details)
+    return error_response(
+        HTTPStatus.UNPROCESSABLE_ENTITY, "validation_failed", "Some fields are invalid", details
+    )
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def _unsupported_content_type(_: RequestUnsupportedContentType) -> Response[str]:
+    return _not_json()
+
+
+def _not_json() -> Response[str]:
+    return error_response(
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Send the body as application/json"
+    )
+
+
+def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The API's entry: refuse non-JSON bodies before Powertools parses them (a multipart body
+    without a boundary is a 500 inside its validation), then route."""
+    method = (event.get("requestContext") or {}).get("http", {}).get("method", "")
+    if event.get("body") not in (None, "") and method in {"POST", "PUT", "PATCH"}:
+        content_type = (event.get("headers") or {}).get("content-type", "")
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            return _as_lambda(_not_json())
+    return app.resolve(event, context)
+
+
+def _as_lambda(response: Response[str]) -> dict[str, Any]:
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
+
+
+def _register_routes() -> None:
+    from inbox_crm.api import routes_channels, routes_me
+
+    app.include_router(routes_me.router)
+    app.include_router(routes_channels.router)
+
+
+def openapi_json() -> str:
+    return app.get_openapi_json_schema(
+        title=API_TITLE,
+        version=API_VERSION,
+        description="Inbox CRM: omnichannel inbox and contact CRM. All routes but this document need a JWT.",
+        security_schemes={"bearer": HTTPBearer(bearerFormat="JWT")},
+        security=[{"bearer": []}],
+    )
+
+
+@app.get("/v1/openapi.json", include_in_schema=False)
+def _openapi_document() -> Response[str]:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_json())
+
+
+@app.not_found
+def _not_found(_: Exception) -> Response[str]:
+    return error_response(HTTPStatus.NOT_FOUND, "route_not_found", "No such route")
+
+
+_register_routes()

@@ -1,0 +1,41 @@
+"""The caller, as the JWT authorizer (Cognito in AWS, the local gateway locally) vouched for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from inbox_crm.domain.permissions import Role, require
+from inbox_crm.errors import Unauthorized
+
+WORKSPACE_CLAIM = "custom:workspace_id"
+ROLE_CLAIM = "custom:role"
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    workspace_id: str
+    role: str
+    email: str | None = None
+
+    def require(self, action: str) -> None:
+        require(self.role, action)
+
+
+def principal_from_claims(claims: dict[str, Any] | None) -> Principal:
+    claims = claims or {}
+    user_id = claims.get("sub")
+    workspace_id = claims.get(WORKSPACE_CLAIM)
+    role = claims.get(ROLE_CLAIM)
+    if not user_id or not workspace_id or role not in {r.value for r in Role}:
+        raise Unauthorized("The token does not name a user, workspace and role")
+    return Principal(
+        user_id=str(user_id), workspace_id=str(workspace_id), role=str(role), email=claims.get("email")
+    )
+
+
+def principal_of(router: Any) -> Principal:
+    """The caller of the request a Powertools router (or the resolver) is handling."""
+    event = router.current_event
+    return principal_from_claims(event.request_context.authorizer.jwt_claim)

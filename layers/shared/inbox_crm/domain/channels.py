@@ -1,0 +1,108 @@
+"""Channel accounts: the Pages, Instagram accounts and WhatsApp numbers a workspace receives on.
+
+Each Meta account id routes to exactly one workspace through a global ChannelRoute item written in
+the same transaction as the channel, so two workspaces can never claim the same account.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from inbox_crm.errors import Conflict, NotFound
+from inbox_crm.ids import new_id
+from inbox_crm.store.models import ChannelAccount, ChannelRoute, ws_pk
+from inbox_crm.store.transactions import TransactionConflict, transaction
+from inbox_crm.timeutil import utcnow
+
+# Meta unsubscribes an app from a Page / IG account after an hour of failed deliveries.
+SILENCE_HORIZON = timedelta(hours=1)
+
+
+def list_channels(workspace_id: str) -> list[ChannelAccount]:
+    channels = ChannelAccount.query(
+        ws_pk(workspace_id),
+        ChannelAccount.sk.startswith("CHANNEL#"),
+        filter_condition=ChannelAccount.status == "active",
+    )
+    return sorted(channels, key=lambda channel: channel.channel_id)
+
+
+def get_channel(workspace_id: str, channel_id: str) -> ChannelAccount:
+    try:
+        channel = ChannelAccount.get(*ChannelAccount.key(workspace_id, channel_id), consistent_read=True)
+    except ChannelAccount.DoesNotExist:
+        raise NotFound("No such channel") from None
+    if channel.status != "active":
+        raise NotFound("No such channel")
+    return channel
+
+
+def register_channel(
+    workspace_id: str, platform: str, account_id: str, name: str, created_by: str
+) -> ChannelAccount:
+    channel_id = new_id("chn")
+    now = utcnow()
+    pk, sk = ChannelAccount.key(workspace_id, channel_id)
+    channel = ChannelAccount(
+        pk,
+        sk,
+        workspace_id=workspace_id,
+        channel_id=channel_id,
+        platform=platform,
+        account_id=account_id,
+        name=name,
+        created_by=created_by,
+        created_at=now,
+    )
+    route_pk, route_sk = ChannelRoute.key(platform, account_id)
+    route = ChannelRoute(
+        route_pk,
+        route_sk,
+        platform=platform,
+        account_id=account_id,
+        workspace_id=workspace_id,
+        channel_id=channel_id,
+        created_at=now,
+    )
+    try:
+        with transaction() as tx:
+            tx.save(route, condition=ChannelRoute.pk.does_not_exist())
+            tx.save(channel, condition=ChannelAccount.pk.does_not_exist())
+    except TransactionConflict:
+        raise Conflict(
+            "This account is already registered to a workspace",
+            {"platform": platform, "account_id": account_id},
+        ) from None
+    return channel
+
+
+def remove_channel(workspace_id: str, channel_id: str, removed_by: str) -> ChannelAccount:
+    """Stop routing the account here; the channel record and its conversations stay for audit."""
+    channel = get_channel(workspace_id, channel_id)
+    now = utcnow()
+    route_pk, route_sk = ChannelRoute.key(channel.platform, channel.account_id)
+    route = ChannelRoute(route_pk, route_sk)
+    try:
+        with transaction() as tx:
+            tx.update(
+                channel,
+                actions=[
+                    ChannelAccount.status.set("removed"),
+                    ChannelAccount.removed_at.set(now),
+                    ChannelAccount.removed_by.set(removed_by),
+                ],
+                condition=ChannelAccount.status == "active",
+            )
+            tx.delete(route, condition=ChannelRoute.channel_id == channel_id)
+    except TransactionConflict:
+        raise NotFound("No such channel") from None
+    channel.status = "removed"
+    channel.removed_at = now
+    return channel
+
+
+def is_silent(channel: ChannelAccount, now: datetime | None = None) -> bool:
+    """No webhook for longer than Meta's unsubscribe horizon (never-seen channels are not silent)."""
+    if channel.last_webhook_at is None:
+        return False
+    return (now or utcnow()) - channel.last_webhook_at > SILENCE_HORIZON

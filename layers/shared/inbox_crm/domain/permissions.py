@@ -1,0 +1,56 @@
+"""Who may do what. docs/PERMISSIONS.md is generated from this table and a test keeps them equal."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from inbox_crm.errors import Forbidden
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    MANAGER = "manager"
+    AGENT = "agent"
+
+
+ALL = frozenset(Role)
+ADMINS = frozenset({Role.OWNER, Role.MANAGER})
+
+# action -> roles allowed. Every API route names exactly one action.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "me.read": ALL,
+    "channels.read": ALL,
+    "channels.manage": ADMINS,
+    "conversations.read": ALL,
+    "webhooks.unrouted.read": ADMINS,
+}
+
+DESCRIPTIONS: dict[str, str] = {
+    "me.read": "See who you are: user, workspace and role",
+    "channels.read": "List the workspace's Pages, Instagram accounts and WhatsApp numbers",
+    "channels.manage": "Register and remove channel accounts",
+    "conversations.read": "Read the inbox: conversations and their messages",
+    "webhooks.unrouted.read": "See validly signed webhook deliveries that could not be routed",
+}
+
+
+def require(role: str, action: str) -> None:
+    allowed = PERMISSIONS[action]
+    if role not in allowed:
+        raise Forbidden(
+            f"Your role ({role}) may not do this",
+            {"action": action, "allowed_roles": sorted(allowed)},
+        )
+
+
+def permissions_markdown() -> str:
+    roles = list(Role)
+    header = "| action | what it covers | " + " | ".join(roles) + " |"
+    rule = "|---|---|" + "---|" * len(roles)
+    rows = [
+        f"| `{action}` | {DESCRIPTIONS[action]} | "
+        + " | ".join("yes" if role in allowed else "no" for role in roles)
+        + " |"
+        for action, allowed in PERMISSIONS.items()
+    ]
+    return "\n".join([header, rule, *rows])

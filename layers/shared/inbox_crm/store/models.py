@@ -1,0 +1,302 @@
+"""pynamodb models of the single table declared in template.yaml (InboxTable).
+
+Every item's key starts with its workspace (``WS#<id>``) except the global channel routes
+(``ROUTE#<platform>#<account id>``) and the operator log of unroutable deliveries, so no query of
+one workspace can reach another's items. Key layout, per item type:
+
+====================  ==================================  =====================================
+item                  pk                                  sk
+====================  ==================================  =====================================
+Workspace             WS#<ws>                             WORKSPACE
+User                  WS#<ws>                             USER#<user id>
+ChannelAccount        WS#<ws>                             CHANNEL#<channel id>
+ChannelRoute          ROUTE#<platform>#<account id>       ROUTE
+Identity              WS#<ws>#IDENTITY#<identity id>      IDENTITY
+IdentityConversation  WS#<ws>#IDENTITY#<identity id>      CONV#<opened ms>#<conversation id>
+Conversation          WS#<ws>#CONV#<conversation id>      CONVERSATION   (gsi1: the inbox)
+Message               WS#<ws>#CONV#<conversation id>      MSG#<platform ms>#<message id>
+MessagePointer        WS#<ws>#MID#<message id>            MID
+Contact               WS#<ws>#CONTACT#<contact id>        CONTACT
+UnroutedDelivery      UNROUTED                            <received ms>#<id>
+====================  ==================================  =====================================
+
+Identity ids and message ids are stable hashes of Meta's own ids, so the key of an incoming
+sender or message is known before any read and uniqueness is enforced by conditional writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from inbox_crm.settings import get_settings
+
+_settings = get_settings()
+
+
+def ws_pk(workspace_id: str) -> str:
+    return f"WS#{workspace_id}"
+
+
+class InboxIndex(GlobalSecondaryIndex["InboxItem"]):
+    """gsi1: conversations of a workspace by status, newest activity first."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class InboxItem(Model):
+    class Meta:
+        table_name = _settings.table_name
+        region = _settings.region
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    item_type = DiscriminatorAttribute(attr_name="type")
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+    created_at = UTCDateTimeAttribute(null=True)
+
+    inbox_index = InboxIndex()
+
+
+class Workspace(InboxItem, discriminator="Workspace"):
+    workspace_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    # Region used to read national phone numbers ("55 1234 5678" in MX) and to format them.
+    default_region = UnicodeAttribute(default="MX")
+    language = UnicodeAttribute(default="es")
+    timezone = UnicodeAttribute(default="America/Mexico_City")
+
+    @staticmethod
+    def key(workspace_id: str) -> tuple[str, str]:
+        return ws_pk(workspace_id), "WORKSPACE"
+
+
+class User(InboxItem, discriminator="User"):
+    workspace_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    role = UnicodeAttribute()  # owner | manager | agent
+
+    @staticmethod
+    def key(workspace_id: str, user_id: str) -> tuple[str, str]:
+        return ws_pk(workspace_id), f"USER#{user_id}"
+
+
+class ChannelAccount(InboxItem, discriminator="ChannelAccount"):
+    workspace_id = UnicodeAttribute()
+    channel_id = UnicodeAttribute()
+    platform = UnicodeAttribute()  # messenger | instagram | whatsapp
+    account_id = UnicodeAttribute()  # Page id | IG account id | WhatsApp phone_number_id
+    name = UnicodeAttribute()
+    status = UnicodeAttribute(default="active")  # active | removed
+    created_by = UnicodeAttribute(null=True)
+    removed_at = UTCDateTimeAttribute(null=True)
+    removed_by = UnicodeAttribute(null=True)
+    last_webhook_at = UTCDateTimeAttribute(null=True)
+
+    @staticmethod
+    def key(workspace_id: str, channel_id: str) -> tuple[str, str]:
+        return ws_pk(workspace_id), f"CHANNEL#{channel_id}"
+
+
+class ChannelRoute(InboxItem, discriminator="ChannelRoute"):
+    """Global: which workspace and channel a Meta account id belongs to (one owner per account)."""
+
+    platform = UnicodeAttribute()
+    account_id = UnicodeAttribute()
+    workspace_id = UnicodeAttribute()
+    channel_id = UnicodeAttribute()
+
+    @staticmethod
+    def key(platform: str, account_id: str) -> tuple[str, str]:
+        return f"ROUTE#{platform}#{account_id}", "ROUTE"
+
+
+class Identity(InboxItem, discriminator="Identity"):
+    """One sender on one channel account: Page+PSID, IG account+IGSID, phone_number_id+wa_id/BSUID."""
+
+    workspace_id = UnicodeAttribute()
+    identity_id = UnicodeAttribute()
+    channel_id = UnicodeAttribute()
+    platform = UnicodeAttribute()
+    account_id = UnicodeAttribute()
+    external_id = UnicodeAttribute()
+    bsuid = UnicodeAttribute(null=True)
+    username = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)  # E.164 (WhatsApp)
+    display_name = UnicodeAttribute(null=True)
+    first_name = UnicodeAttribute(null=True)
+    last_name = UnicodeAttribute(null=True)
+    profile_pic_url = UnicodeAttribute(null=True)
+    profile_status = UnicodeAttribute(null=True)  # fetched | unavailable | failed
+    contact_id = UnicodeAttribute(null=True)
+    open_conversation_id = UnicodeAttribute(null=True)
+    last_inbound_at = UTCDateTimeAttribute(null=True)
+    moved_to = UnicodeAttribute(null=True)  # identity id after a WhatsApp number change
+
+    @staticmethod
+    def pk_for(workspace_id: str, identity_id: str) -> str:
+        return f"{ws_pk(workspace_id)}#IDENTITY#{identity_id}"
+
+    @classmethod
+    def key(cls, workspace_id: str, identity_id: str) -> tuple[str, str]:
+        return cls.pk_for(workspace_id, identity_id), "IDENTITY"
+
+
+class IdentityConversation(InboxItem, discriminator="IdentityConversation"):
+    identity_id = UnicodeAttribute()
+    conversation_id = UnicodeAttribute()
+
+
+class Conversation(InboxItem, discriminator="Conversation"):
+    workspace_id = UnicodeAttribute()
+    conversation_id = UnicodeAttribute()
+    channel_id = UnicodeAttribute()
+    platform = UnicodeAttribute()
+    kind = UnicodeAttribute(default="direct")  # direct | comment
+    identity_id = UnicodeAttribute()
+    contact_id = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="open")  # open | closed
+    assignee_id = UnicodeAttribute(null=True)
+    post_id = UnicodeAttribute(null=True)
+    display_name = UnicodeAttribute(null=True)
+    handle = UnicodeAttribute(null=True)
+    last_activity_at = UTCDateTimeAttribute()
+    last_inbound_at = UTCDateTimeAttribute(null=True)  # the 24-hour window clock
+    last_preview = UnicodeAttribute(null=True)
+    unread_count = NumberAttribute(default=0)
+    delivered_watermark = NumberAttribute(default=0)  # ms: outbound at or before it is delivered
+    read_watermark = NumberAttribute(default=0)
+    hidden = BooleanAttribute(default=False)  # blocked contact: stored, not shown
+    version = VersionAttribute()
+
+    @staticmethod
+    def pk_for(workspace_id: str, conversation_id: str) -> str:
+        return f"{ws_pk(workspace_id)}#CONV#{conversation_id}"
+
+    @classmethod
+    def key(cls, workspace_id: str, conversation_id: str) -> tuple[str, str]:
+        return cls.pk_for(workspace_id, conversation_id), "CONVERSATION"
+
+    @staticmethod
+    def inbox_pk(workspace_id: str, status: str) -> str:
+        return f"{ws_pk(workspace_id)}#INBOX#{status}"
+
+
+class Attachment(MapAttribute[str, Any]):
+    type = UnicodeAttribute()
+    url = UnicodeAttribute(null=True)
+    media_id = UnicodeAttribute(null=True)
+    mime_type = UnicodeAttribute(null=True)
+    title = UnicodeAttribute(null=True)
+    caption = UnicodeAttribute(null=True)
+    filename = UnicodeAttribute(null=True)
+    sticker_id = UnicodeAttribute(null=True)
+    payload = MapAttribute[str, Any](null=True)
+
+
+class Message(InboxItem, discriminator="Message"):
+    workspace_id = UnicodeAttribute()
+    conversation_id = UnicodeAttribute()
+    message_id = UnicodeAttribute()
+    platform_message_id = UnicodeAttribute(null=True)
+    direction = UnicodeAttribute()  # inbound | outbound
+    kind = UnicodeAttribute()  # text | media | postback | referral | comment | reaction | system | ...
+    origin = UnicodeAttribute(null=True)  # user | app | meta_inbox | agent | flow
+    sent_at = UTCDateTimeAttribute()  # the platform's timestamp
+    text = UnicodeAttribute(null=True)
+    attachments = ListAttribute(of=Attachment, null=True)
+    data = MapAttribute[str, Any](null=True)  # kind-specific: payload, referral, location, contacts…
+    reply_to = UnicodeAttribute(null=True)
+    reactions = MapAttribute[str, Any](null=True)
+    edits: ListAttribute[Any] = ListAttribute(null=True)
+    deleted = BooleanAttribute(default=False)
+    standby = BooleanAttribute(default=False)
+    status = UnicodeAttribute(null=True)  # outbound: queued | sent | delivered | read | failed
+    error_code = UnicodeAttribute(null=True)
+    error_reason = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def sk_for(sent_at_ms: int, message_id: str) -> str:
+        return f"MSG#{sent_at_ms:013d}#{message_id}"
+
+
+class MessagePointer(InboxItem, discriminator="MessagePointer"):
+    """Meta's message id -> our message. Written in the same transaction as the message."""
+
+    message_id = UnicodeAttribute()
+    conversation_id = UnicodeAttribute(null=True)
+    message_sk = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(default="stored")  # stored | deleted (deleted before it arrived)
+
+    @staticmethod
+    def key(workspace_id: str, message_id: str) -> tuple[str, str]:
+        return f"{ws_pk(workspace_id)}#MID#{message_id}", "MID"
+
+
+class Contact(InboxItem, discriminator="Contact"):
+    workspace_id = UnicodeAttribute()
+    contact_id = UnicodeAttribute()
+    first_name = UnicodeAttribute(null=True)
+    last_name = UnicodeAttribute(null=True)
+    display_name = UnicodeAttribute(null=True)
+    profile_pic_url = UnicodeAttribute(null=True)
+    emails = ListAttribute(of=UnicodeAttribute, null=True)
+    primary_phone = UnicodeAttribute(null=True)
+    secondary_phones = ListAttribute(of=UnicodeAttribute, null=True)
+    whatsapp_phone = UnicodeAttribute(null=True)
+    blocked = BooleanAttribute(default=False)
+    updated_at = UTCDateTimeAttribute(null=True)
+    version = VersionAttribute()
+
+    @staticmethod
+    def key(workspace_id: str, contact_id: str) -> tuple[str, str]:
+        return f"{ws_pk(workspace_id)}#CONTACT#{contact_id}", "CONTACT"
+
+
+class UnroutedDelivery(InboxItem, discriminator="UnroutedDelivery"):
+    """A validly signed delivery we could not use: kept 30 days for operators, without content."""
+
+    delivery_id = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    object_type = UnicodeAttribute(null=True)
+    platform = UnicodeAttribute(null=True)
+    account_id = UnicodeAttribute(null=True)
+    field = UnicodeAttribute(null=True)
+    received_at = UTCDateTimeAttribute()
+
+
+ALL_MODELS: tuple[type[InboxItem], ...] = (
+    Workspace,
+    User,
+    ChannelAccount,
+    ChannelRoute,
+    Identity,
+    IdentityConversation,
+    Conversation,
+    Message,
+    MessagePointer,
+    Contact,
+    UnroutedDelivery,
+)

@@ -1,0 +1,41 @@
+"""Transactions and condition failures, the one way the store reports 'someone got there first'."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from inbox_crm.settings import get_settings
+
+
+class TransactionConflict(Exception):
+    """A condition in the transaction failed. ``failed`` holds the positions of the failing writes."""
+
+    def __init__(self, failed: list[int]) -> None:
+        super().__init__(f"transaction conditions failed at {failed}")
+        self.failed = failed
+
+
+def cancellation_positions(error: TransactWriteError) -> list[int]:
+    reasons = error.cancellation_reasons or []
+    return [
+        index for index, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"
+    ]
+
+
+@contextmanager
+def transaction() -> Iterator[TransactWrite]:
+    """A write transaction; a failed condition raises TransactionConflict naming the failing writes."""
+    connection = Connection(region=get_settings().region)
+    try:
+        with TransactWrite(connection=connection) as tx:
+            yield tx
+    except TransactWriteError as error:
+        failed = cancellation_positions(error)
+        if failed:
+            raise TransactionConflict(failed) from error
+        raise

@@ -1,0 +1,31 @@
+"""Shared fixtures: moto-backed AWS with the table, queue and bus exactly as template.yaml declares them.
+
+Environment is set before any project module is imported, because pynamodb models read their
+table name when their module is first imported.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.update(
+    {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "TABLE_NAME": "inbox-test",
+        "EVENT_BUS_NAME": "inbox-test",
+        "META_APP_SECRET": "test-app-secret,second-app-secret",
+        "META_VERIFY_TOKEN": "test-verify-token",
+        "META_APP_ID": "111111111111111",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "InboxCRMTest",
+        "POWERTOOLS_SERVICE_NAME": "inbox-crm-test",
+        "POWERTOOLS_DEV": "false",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+pytest_plugins = ["support.fixtures"]

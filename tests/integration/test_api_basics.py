@@ -1,0 +1,144 @@
+"""GET /v1/me and channel registration through the API function's real handler (moto-backed)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from support.api import ApiClient
+
+
+def test_me_names_user_workspace_and_role(api: ApiClient) -> None:
+    reply = api.get("/v1/me", as_="alpha_agent")
+    assert reply.status == 200
+    body = reply.json()
+    assert body["user"] == {"id": "usr_alpha_agent", "email": "agent@alpha.example", "name": "Agent Alpha"}
+    assert body["workspace"]["id"] == "ws_alpha"
+    assert body["workspace"]["name"] == "Tienda Alpha"
+    assert body["role"] == "agent"
+
+
+def test_request_without_claims_is_401_with_error_shape(api: ApiClient) -> None:
+    reply = api.get("/v1/me", as_=None)
+    assert reply.status == 401
+    assert reply.json()["error"]["code"] == "unauthorized"
+
+
+def test_token_of_a_user_missing_from_the_workspace_is_403(api: ApiClient) -> None:
+    stranger = api.world["alpha_agent"]
+    stranger = type(stranger)("ws_alpha", "usr_nobody", "agent", "nobody@x.example")
+    reply = api.get("/v1/me", as_=stranger)
+    assert reply.status == 403
+
+
+def _register(api: ApiClient, as_: str = "alpha_owner", **overrides: str):
+    body = {"platform": "messenger", "account_id": "104857600123", "name": "Tienda Alpha (Facebook)"}
+    body.update(overrides)
+    return api.post("/v1/channels", body, as_=as_)
+
+
+@pytest.mark.parametrize("role", ["alpha_owner", "alpha_manager"])
+def test_owner_and_manager_register_and_list_channels(api: ApiClient, role: str) -> None:
+    created = _register(api, as_=role)
+    assert created.status == 201, created.text
+    channel = created.json()
+    assert channel["platform"] == "messenger"
+    assert channel["account_id"] == "104857600123"
+    assert channel["status"] == "active"
+    assert channel["silent"] is False
+
+    listed = api.get("/v1/channels", as_="alpha_agent")
+    assert listed.status == 200
+    assert [item["id"] for item in listed.json()["items"]] == [channel["id"]]
+
+
+def test_agent_creating_a_channel_is_403(api: ApiClient) -> None:
+    reply = _register(api, as_="alpha_agent")
+    assert reply.status == 403
+    error = reply.json()["error"]
+    assert error["code"] == "forbidden"
+    assert error["details"]["allowed_roles"] == ["manager", "owner"]
+    assert api.get("/v1/channels").json()["items"] == []
+
+
+def test_one_account_belongs_to_one_workspace(api: ApiClient) -> None:
+    assert _register(api).status == 201
+    again_here = _register(api)
+    elsewhere = _register(api, as_="beta_owner")
+    assert again_here.status == 409
+    assert elsewhere.status == 409
+    assert elsewhere.json()["error"]["code"] == "conflict"
+    # the other workspace's id is never revealed
+    assert "ws_alpha" not in elsewhere.text
+    # the same id on another platform is another account
+    assert _register(api, platform="whatsapp").status == 201
+
+
+def test_another_workspaces_channel_is_404_and_untouched(api: ApiClient) -> None:
+    channel_id = _register(api).json()["id"]
+    reply = api.delete(f"/v1/channels/{channel_id}", as_="beta_owner")
+    assert reply.status == 404
+    assert reply.json()["error"]["code"] == "not_found"
+    assert [c["id"] for c in api.get("/v1/channels").json()["items"]] == [channel_id]
+
+
+def test_removing_a_channel_frees_its_account(api: ApiClient) -> None:
+    channel_id = _register(api).json()["id"]
+    assert api.delete(f"/v1/channels/{channel_id}", as_="alpha_agent").status == 403
+    reply = api.delete(f"/v1/channels/{channel_id}", as_="alpha_manager")
+    assert reply.status == 204
+    assert api.get("/v1/channels").json()["items"] == []
+    assert api.delete(f"/v1/channels/{channel_id}").status == 404
+    assert _register(api, as_="beta_owner").status == 201
+
+
+@pytest.mark.parametrize(
+    ("body", "failing_field"),
+    [
+        ({"platform": "telegram", "account_id": "1", "name": "x"}, "platform"),
+        ({"platform": "messenger", "account_id": "12ab", "name": "x"}, "account_id"),
+        ({"platform": "messenger", "account_id": "1", "name": ""}, "name"),
+        ({"platform": "messenger", "account_id": "1"}, "name"),
+        ({"platform": "messenger", "account_id": "1", "name": "x", "extra": 1}, "extra"),
+        ({"platform": "messenger", "account_id": "1", "name": "bad \ud83d"}, "name"),
+    ],
+)
+def test_invalid_channel_is_422_naming_the_field(api: ApiClient, body: dict, failing_field: str) -> None:
+    reply = api.post("/v1/channels", raw_body=json.dumps(body))
+    assert reply.status == 422, reply.text
+    error = reply.json()["error"]
+    assert error["code"] == "validation_failed"
+    assert any(failing_field in detail["loc"] for detail in error["details"]), error
+
+
+def test_malformed_json_is_400(api: ApiClient) -> None:
+    reply = api.post("/v1/channels", raw_body="{not json", headers={"content-type": "application/json"})
+    assert reply.status == 400
+    assert reply.json()["error"]["code"] == "malformed_json"
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "multipart/form-data", "application/x-www-form-urlencoded"]
+)
+def test_non_json_body_is_415(api: ApiClient, content_type: str) -> None:
+    reply = api.post("/v1/channels", raw_body="a=b", headers={"content-type": content_type})
+    assert reply.status == 415
+    assert reply.json()["error"]["code"] == "unsupported_media_type"
+
+
+def test_unknown_route_is_404_with_error_shape(api: ApiClient) -> None:
+    reply = api.get("/v1/nothing-here")
+    assert reply.status == 404
+    assert reply.json()["error"]["code"] == "route_not_found"
+
+
+def test_openapi_document_lists_the_routes_with_error_models(api: ApiClient) -> None:
+    reply = api.get("/v1/openapi.json", as_=None)
+    assert reply.status == 200
+    spec = reply.json()
+    assert spec["openapi"].startswith("3.")
+    post = spec["paths"]["/v1/channels"]["post"]
+    assert set(post["responses"]) >= {"201", "403", "409", "422"}
+    assert post["responses"]["409"]["content"]["application/json"]["schema"]["$ref"].endswith("ErrorBody")
+    assert "/v1/me" in spec["paths"]
