@@ -1,0 +1,53 @@
+"""Applies buffered webhook units (SQS FIFO, template.yaml IngestFunction) and publishes domain events.
+
+A record that fails is reported back (ReportBatchItemFailures) so SQS redelivers it, and the
+records after it in the same message group wait, keeping each conversation in order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from inbox_crm.channels.inbound_queue import from_message
+from inbox_crm.domain.ingest import ingest
+from inbox_crm.events import publish
+from inbox_crm.observability import logger, metrics, tracer
+
+
+def process_record(record: SQSRecord) -> str:
+    unit, correlation_id = from_message(record.body)
+    if correlation_id:
+        logger.set_correlation_id(correlation_id)
+    result = ingest(unit, correlation_id)
+    if result.events:
+        publish(result.events)
+    metrics.add_metric(name=f"Ingest_{result.outcome}", unit=MetricUnit.Count, value=1)
+    return result.outcome
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    failures: list[dict[str, str]] = []
+    failed_groups: set[str] = set()
+    for raw in event.get("Records", []):
+        record = SQSRecord(raw)
+        group = record.attributes.message_group_id or ""
+        if group in failed_groups:
+            # FIFO: never apply a later event of a conversation before an earlier one that failed.
+            failures.append({"itemIdentifier": record.message_id})
+            continue
+        try:
+            process_record(record)
+        except Exception:
+            logger.exception(
+                "ingest failed; the unit will be redelivered", extra={"message_id": record.message_id}
+            )
+            failures.append({"itemIdentifier": record.message_id})
+            failed_groups.add(group)
+    return {"batchItemFailures": failures}

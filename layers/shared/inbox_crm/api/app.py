@@ -92,10 +92,10 @@ def _as_lambda(response: Response[str]) -> dict[str, Any]:
 
 
 def _register_routes() -> None:
-    from inbox_crm.api import routes_channels, routes_me
+    from inbox_crm.api import routes_channels, routes_conversations, routes_me, routes_webhooks
 
-    app.include_router(routes_me.router)
-    app.include_router(routes_channels.router)
+    for module in (routes_me, routes_channels, routes_conversations, routes_webhooks):
+        app.include_router(module.router)
 
 
 def openapi_json() -> str:

@@ -151,9 +151,11 @@ class Identity(InboxItem, discriminator="Identity"):
     profile_pic_url = UnicodeAttribute(null=True)
     profile_status = UnicodeAttribute(null=True)  # fetched | unavailable | failed
     contact_id = UnicodeAttribute(null=True)
-    open_conversation_id = UnicodeAttribute(null=True)
-    last_inbound_at = UTCDateTimeAttribute(null=True)
+    blocked = BooleanAttribute(default=False)  # its contact is blocked: store, hide, never automate
+    # The direct conversation. Fixed at creation; a WhatsApp number change hands it to the new identity.
+    conversation_id = UnicodeAttribute(null=True)
     moved_to = UnicodeAttribute(null=True)  # identity id after a WhatsApp number change
+    moved_from = UnicodeAttribute(null=True)
 
     @staticmethod
     def pk_for(workspace_id: str, identity_id: str) -> str:
@@ -185,11 +187,13 @@ class Conversation(InboxItem, discriminator="Conversation"):
     last_activity_at = UTCDateTimeAttribute()
     last_inbound_at = UTCDateTimeAttribute(null=True)  # the 24-hour window clock
     last_preview = UnicodeAttribute(null=True)
+    last_message_at = UTCDateTimeAttribute(null=True)  # platform time of the newest message
     unread_count = NumberAttribute(default=0)
     delivered_watermark = NumberAttribute(default=0)  # ms: outbound at or before it is delivered
     read_watermark = NumberAttribute(default=0)
     hidden = BooleanAttribute(default=False)  # blocked contact: stored, not shown
-    version = VersionAttribute()
+    # No VersionAttribute: messages land concurrently and their counters commute; writers put
+    # conditions on exactly the fields they change (see domain/ingest.py).
 
     @staticmethod
     def pk_for(workspace_id: str, conversation_id: str) -> str:
@@ -213,6 +217,8 @@ class Attachment(MapAttribute[str, Any]):
     caption = UnicodeAttribute(null=True)
     filename = UnicodeAttribute(null=True)
     sticker_id = UnicodeAttribute(null=True)
+    sha256 = UnicodeAttribute(null=True)
+    voice = BooleanAttribute(null=True)
     payload = MapAttribute[str, Any](null=True)
 
 
@@ -234,6 +240,8 @@ class Message(InboxItem, discriminator="Message"):
     deleted = BooleanAttribute(default=False)
     standby = BooleanAttribute(default=False)
     status = UnicodeAttribute(null=True)  # outbound: queued | sent | delivered | read | failed
+    status_rank = NumberAttribute(null=True)  # statuses only move forward; failed is terminal
+    status_history: ListAttribute[Any] = ListAttribute(null=True)  # [{status, at}] as Meta reported them
     error_code = UnicodeAttribute(null=True)
     error_reason = UnicodeAttribute(null=True)
 
@@ -248,7 +256,10 @@ class MessagePointer(InboxItem, discriminator="MessagePointer"):
     message_id = UnicodeAttribute()
     conversation_id = UnicodeAttribute(null=True)
     message_sk = UnicodeAttribute(null=True)
-    state = UnicodeAttribute(default="stored")  # stored | deleted (deleted before it arrived)
+    # stored | deleted (the unsend arrived before the message) | status_first (a WhatsApp status
+    # arrived before our send recorded the wamid: applied when it does)
+    state = UnicodeAttribute(default="stored")
+    early_status = MapAttribute[str, Any](null=True)
 
     @staticmethod
     def key(workspace_id: str, message_id: str) -> tuple[str, str]:

@@ -39,3 +39,8 @@ def transaction() -> Iterator[TransactWrite]:
         if failed:
             raise TransactionConflict(failed) from error
         raise
+
+
+def condition_failed(error: Exception) -> bool:
+    """True when a single-item write failed only because its condition did not hold."""
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"

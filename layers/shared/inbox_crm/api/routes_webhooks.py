@@ -1,0 +1,45 @@
+"""GET /v1/webhooks/unrouted: deliveries that were acknowledged but belonged to no workspace."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from inbox_crm.api.errors_doc import documented
+from inbox_crm.api.principal import principal_of
+from inbox_crm.api.schemas import UnroutedOut, UnroutedPage
+from inbox_crm.domain.operators import list_unrouted
+
+router = Router()
+
+
+@router.get(
+    "/v1/webhooks/unrouted",
+    summary="Signed webhook deliveries we acknowledged but could not route (kept 30 days, no content)",
+    tags=["webhooks"],
+    responses=documented(200, UnroutedPage, "A page, newest first", 400, 401, 403, 422),
+)
+def unrouted(
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> UnroutedPage:
+    principal = principal_of(router)
+    principal.require("webhooks.unrouted.read")
+    page = list_unrouted(limit, cursor)
+    return UnroutedPage(
+        items=[
+            UnroutedOut(
+                id=item.delivery_id,
+                reason=item.reason,
+                object_type=item.object_type,
+                platform=item.platform,
+                account_id=item.account_id,
+                field=item.field,
+                received_at=item.received_at,
+            )
+            for item in page.items
+        ],
+        next_cursor=page.next_cursor,
+    )

@@ -1,0 +1,113 @@
+"""The inbox: conversations of a workspace and their messages, read through gsi1 and the
+conversation's own partition (never a Scan)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.expressions.condition import Condition
+
+from inbox_crm.errors import NotFound
+from inbox_crm.store.cursor import decode_cursor, encode_cursor
+from inbox_crm.store.models import Conversation, Message
+
+# A filtered inbox page reads at most this many index pages before answering with a cursor.
+_MAX_INDEX_READS = 5
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    status: str = "open"
+    channel: str | None = None
+    registered: bool | None = None
+    assignee: str | None = None  # a user id, or "none" for unassigned
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+
+
+def _filter_condition(criteria: InboxFilter) -> Condition | None:
+    condition: Condition | None = None
+
+    def both(extra: Condition) -> None:
+        nonlocal condition
+        condition = extra if condition is None else condition & extra
+
+    if criteria.channel:
+        both(Conversation.platform == criteria.channel)
+    if criteria.registered is True:
+        both(Conversation.contact_id.exists())
+    elif criteria.registered is False:
+        both(Conversation.contact_id.does_not_exist())
+    if criteria.assignee == "none":
+        both(Conversation.assignee_id.does_not_exist())
+    elif criteria.assignee:
+        both(Conversation.assignee_id == criteria.assignee)
+    return condition
+
+
+def list_conversations(workspace_id: str, criteria: InboxFilter, limit: int, cursor: str | None) -> Page:
+    """Newest activity first. Filters narrow one status partition of the inbox index; a sparse
+    filter reads at most a few index pages and answers with a cursor to go on from."""
+    partition = Conversation.inbox_pk(workspace_id, criteria.status)
+    start_key = decode_cursor(cursor, partition_attribute="gsi1pk", partition_value=partition)
+    pages = Conversation.inbox_index.query(
+        partition,
+        scan_index_forward=False,
+        page_size=limit,
+        filter_condition=_filter_condition(criteria),
+        last_evaluated_key=start_key,
+    ).page_iter
+    items: list[Conversation] = []
+    next_key = start_key
+    for _ in range(_MAX_INDEX_READS):
+        try:
+            page = next(pages)
+        except StopIteration:
+            next_key = None
+            break
+        items.extend(Conversation.from_raw_data(raw) for raw in page.get("Items", []))
+        next_key = pages.last_evaluated_key
+        if len(items) >= limit or next_key is None:
+            break
+    if len(items) > limit or (len(items) == limit and next_key is not None):
+        items = items[:limit]
+        last = items[-1]
+        next_key = {
+            "pk": {"S": last.pk},
+            "sk": {"S": last.sk},
+            "gsi1pk": {"S": last.gsi1pk or ""},
+            "gsi1sk": {"S": last.gsi1sk or ""},
+        }
+    return Page(items=items, next_cursor=encode_cursor(next_key))
+
+
+def get_conversation(workspace_id: str, conversation_id: str) -> Conversation:
+    try:
+        return Conversation.get(*Conversation.key(workspace_id, conversation_id), consistent_read=True)
+    except Conversation.DoesNotExist:
+        raise NotFound("No such conversation") from None
+
+
+def list_messages(
+    workspace_id: str, conversation_id: str, limit: int, cursor: str | None
+) -> tuple[Conversation, Page]:
+    """The newest messages first in the partition; returned oldest→newest; the cursor pages older."""
+    conversation = get_conversation(workspace_id, conversation_id)
+    partition = Conversation.pk_for(workspace_id, conversation_id)
+    start_key = decode_cursor(cursor, partition_attribute="pk", partition_value=partition)
+    results = Message.query(
+        partition,
+        Message.sk.startswith("MSG#"),
+        scan_index_forward=False,
+        limit=limit,
+        last_evaluated_key=start_key,
+        consistent_read=True,
+    )
+    items = [message for message in results if isinstance(message, Message)]
+    items.reverse()
+    return conversation, Page(items=items, next_cursor=encode_cursor(results.last_evaluated_key))

@@ -1,0 +1,851 @@
+"""Ingestion: apply one inbound unit to identities, conversations and messages, exactly once.
+
+Cost per unit (DynamoDB requests): one consistent BatchGetItem of the message pointer, the sender's
+identity and conversation (their keys are derived from Meta's ids, so nothing needs looking up
+first), then one TransactWriteItems that stores the message, its pointer (condition: absent) and
+the conversation's counters. A duplicate stops after the BatchGetItem; a concurrent duplicate loses
+the pointer condition inside the transaction. Only user-originated units move the 24-hour clock.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from inbox_crm.channels.units import InboundUnit, UnitKind
+from inbox_crm.events import DomainEvent
+from inbox_crm.ids import stable_id
+from inbox_crm.observability import logger
+from inbox_crm.store.models import (
+    Attachment,
+    Conversation,
+    Identity,
+    IdentityConversation,
+    InboxItem,
+    Message,
+    MessagePointer,
+    UnroutedDelivery,
+)
+from inbox_crm.store.transactions import TransactionConflict, condition_failed, transaction
+from inbox_crm.timeutil import from_millis, to_millis, utcnow
+
+from .operators import UNROUTED_PARTITION
+from .routing import Route, resolve_route
+
+_MAX_ATTEMPTS = 12
+_PREVIEW_CHARS = 160
+_UNROUTED_RETENTION = timedelta(days=30)
+
+# WhatsApp statuses only move forward; "failed" is terminal.
+STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 99, "deleted": 98}
+
+
+@dataclass
+class IngestResult:
+    outcome: str  # stored | duplicate | updated | ignored | unrouted | recorded
+    events: list[DomainEvent] = field(default_factory=list)
+
+
+@dataclass
+class _Context:
+    unit: InboundUnit
+    route: Route
+    correlation_id: str | None
+
+    @property
+    def workspace_id(self) -> str:
+        return self.route.workspace_id
+
+
+# ------------------------------------------------------------------ ids
+
+
+def identity_id_for(platform: str, account_id: str, customer_id: str) -> str:
+    return stable_id("idt", platform, account_id, customer_id)
+
+
+def direct_conversation_id(identity_id: str) -> str:
+    return stable_id("cnv", identity_id)
+
+
+def comment_conversation_id(identity_id: str, post_id: str) -> str:
+    return stable_id("cnv", identity_id, "post", post_id)
+
+
+def message_id_for(platform: str, account_id: str, platform_message_id: str) -> str:
+    return stable_id("msg", platform, account_id, platform_message_id)
+
+
+# ------------------------------------------------------------------ entry point
+
+
+def ingest(unit: InboundUnit, correlation_id: str | None = None) -> IngestResult:
+    if unit.kind in (UnitKind.UNUSABLE, UnitKind.ACCOUNT_ERROR):
+        return _record_for_operators(unit, unit.reason or unit.kind.value)
+    route = resolve_route(unit.platform, unit.account_id)
+    if route is None:
+        return _record_for_operators(unit, "unknown_account")
+    if not unit.customer_id:
+        return _record_for_operators(unit, "no_customer_id")
+    handler = _HANDLERS.get(unit.kind)
+    if handler is None:
+        return _record_for_operators(unit, "unhandled_kind")
+    context = _Context(unit=unit, route=route, correlation_id=correlation_id)
+    for attempt in range(_MAX_ATTEMPTS):
+        try:
+            return handler(context)
+        except TransactionConflict as conflict:
+            # Someone changed the identity or conversation between our read and write: read again.
+            logger.info(
+                "ingest write conflict, retrying", extra={"attempt": attempt + 1, "failed": conflict.failed}
+            )
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 - jitter, not security
+    raise RuntimeError("ingest kept conflicting; the unit will be retried by the queue")
+
+
+def _record_for_operators(unit: InboundUnit, reason: str) -> IngestResult:
+    now = utcnow()
+    delivery_id = stable_id("unr", unit.dedupe_key)
+    item = UnroutedDelivery(
+        UNROUTED_PARTITION,
+        f"{to_millis(now):013d}#{delivery_id}",
+        delivery_id=delivery_id,
+        reason=reason,
+        object_type=unit.object_type,
+        platform=unit.platform,
+        account_id=unit.account_id or None,
+        field=unit.field or unit.kind.value,
+        received_at=now,
+        created_at=now,
+        expires_at=_UNROUTED_RETENTION,
+    )
+    item.save()
+    logger.info("webhook unit recorded for operators", extra={"reason": reason, "platform": unit.platform})
+    return IngestResult("unrouted" if reason == "unknown_account" else "recorded")
+
+
+# ------------------------------------------------------------------ reads
+
+
+@dataclass
+class _Snapshot:
+    pointer: MessagePointer | None
+    identity: Identity | None
+    conversation: Conversation | None
+
+
+def _read(workspace_id: str, message_id: str | None, identity_id: str, conversation_id: str) -> _Snapshot:
+    keys = [Identity.key(workspace_id, identity_id), Conversation.key(workspace_id, conversation_id)]
+    if message_id:
+        keys.append(MessagePointer.key(workspace_id, message_id))
+    found = {(item.pk, item.sk): item for item in InboxItem.batch_get(keys, consistent_read=True)}
+    pointer = found.get(MessagePointer.key(workspace_id, message_id)) if message_id else None
+    identity = found.get(Identity.key(workspace_id, identity_id))
+    conversation = found.get(Conversation.key(workspace_id, conversation_id))
+    return _Snapshot(
+        pointer if isinstance(pointer, MessagePointer) else None,
+        identity if isinstance(identity, Identity) else None,
+        conversation if isinstance(conversation, Conversation) else None,
+    )
+
+
+def _pointer(workspace_id: str, message_id: str) -> MessagePointer | None:
+    try:
+        return MessagePointer.get(*MessagePointer.key(workspace_id, message_id), consistent_read=True)
+    except MessagePointer.DoesNotExist:
+        return None
+
+
+def _message_at(workspace_id: str, pointer: MessagePointer) -> Message | None:
+    if not pointer.conversation_id or not pointer.message_sk:
+        return None
+    try:
+        return Message.get(
+            Conversation.pk_for(workspace_id, pointer.conversation_id),
+            pointer.message_sk,
+            consistent_read=True,
+        )
+    except Message.DoesNotExist:
+        return None
+
+
+# ------------------------------------------------------------------ building records
+
+
+def _clean(value: Any) -> Any:
+    """Drop empty values so raw maps stay small and never hold NULLs."""
+    if isinstance(value, dict):
+        return {key: _clean(item) for key, item in value.items() if item not in (None, "", [], {})}
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    return value
+
+
+def _attachments(unit: InboundUnit) -> list[Attachment] | None:
+    if not unit.attachments:
+        return None
+    return [Attachment(**_clean(attachment.model_dump())) for attachment in unit.attachments]
+
+
+def _message_data(unit: InboundUnit) -> dict[str, Any] | None:
+    data = _clean(
+        {
+            "quick_reply_payload": unit.quick_reply_payload,
+            "postback": unit.postback,
+            "referral": unit.referral,
+            "interactive": unit.interactive,
+            "reply_to_story": unit.reply_to_story,
+            "forwarded": unit.forwarded or None,
+            "unsupported": unit.unsupported or None,
+            "errors": unit.errors,
+            "comment": unit.comment.model_dump() if unit.comment else None,
+            "echo_app_id": unit.echo_app_id,
+            "echo_metadata": unit.echo_metadata,
+        }
+    )
+    return data or None
+
+
+def preview_of(text: str | None, attachments: list[Attachment] | None, kind: str) -> str:
+    if text:
+        return text[:_PREVIEW_CHARS]
+    if attachments:
+        return f"[{attachments[0].type}]"
+    return f"[{kind}]"
+
+
+def _new_message(
+    context: _Context,
+    conversation_id: str,
+    message_id: str,
+    *,
+    direction: str,
+    kind: str,
+    origin: str,
+    deleted: bool = False,
+) -> Message:
+    unit = context.unit
+    sent_at_ms = unit.timestamp_ms
+    text = unit.text
+    if unit.postback and not text:
+        text = unit.postback.get("title")
+    message = Message(
+        Conversation.pk_for(context.workspace_id, conversation_id),
+        Message.sk_for(sent_at_ms, message_id),
+        workspace_id=context.workspace_id,
+        conversation_id=conversation_id,
+        message_id=message_id,
+        platform_message_id=unit.platform_message_id,
+        direction=direction,
+        kind=kind,
+        origin=origin,
+        sent_at=from_millis(sent_at_ms),
+        text=None if deleted else text,
+        attachments=None if deleted else _attachments(unit),
+        data=_message_data(unit),
+        reply_to=unit.reply_to_message_id,
+        deleted=deleted,
+        standby=unit.standby,
+        created_at=utcnow(),
+    )
+    if direction == "outbound":
+        message.status = "sent"
+        message.status_rank = STATUS_RANK["sent"]
+    return message
+
+
+def _new_identity(context: _Context, identity_id: str, conversation_id: str) -> Identity:
+    unit = context.unit
+    assert unit.customer_id is not None
+    phone = f"+{unit.customer_id}" if unit.platform == "whatsapp" and unit.customer_id.isdigit() else None
+    return Identity(
+        *Identity.key(context.workspace_id, identity_id),
+        workspace_id=context.workspace_id,
+        identity_id=identity_id,
+        channel_id=context.route.channel_id,
+        platform=unit.platform,
+        account_id=unit.account_id,
+        external_id=unit.customer_id,
+        bsuid=unit.customer_bsuid,
+        username=unit.customer_username,
+        phone=phone,
+        display_name=unit.customer_name or unit.customer_username or phone,
+        conversation_id=conversation_id,
+        created_at=utcnow(),
+    )
+
+
+def _new_conversation(
+    context: _Context, identity: Identity, conversation_id: str, *, kind: str, post_id: str | None
+) -> Conversation:
+    now = utcnow()
+    conversation = Conversation(
+        *Conversation.key(context.workspace_id, conversation_id),
+        workspace_id=context.workspace_id,
+        conversation_id=conversation_id,
+        channel_id=identity.channel_id,
+        platform=identity.platform,
+        kind=kind,
+        identity_id=identity.identity_id,
+        contact_id=identity.contact_id,
+        status="open",
+        post_id=post_id,
+        display_name=identity.display_name,
+        handle=identity.username or identity.phone or identity.external_id,
+        last_activity_at=from_millis(context.unit.timestamp_ms),
+        hidden=identity.blocked,
+        created_at=now,
+    )
+    _index(conversation)
+    return conversation
+
+
+def _index(conversation: Conversation) -> None:
+    """gsi1 keeps the inbox: by workspace and status, newest activity first; hidden ones are left out."""
+    if conversation.hidden:
+        conversation.gsi1pk = None
+        conversation.gsi1sk = None
+        return
+    conversation.gsi1pk = Conversation.inbox_pk(conversation.workspace_id, conversation.status)
+    conversation.gsi1sk = f"{to_millis(conversation.last_activity_at):013d}#{conversation.conversation_id}"
+
+
+def _link(workspace_id: str, identity_id: str, conversation_id: str, at_ms: int) -> IdentityConversation:
+    return IdentityConversation(
+        Identity.pk_for(workspace_id, identity_id),
+        f"CONV#{at_ms:013d}#{conversation_id}",
+        identity_id=identity_id,
+        conversation_id=conversation_id,
+        created_at=utcnow(),
+    )
+
+
+def _pointer_for(workspace_id: str, message: Message) -> MessagePointer:
+    return MessagePointer(
+        *MessagePointer.key(workspace_id, message.message_id),
+        message_id=message.message_id,
+        conversation_id=message.conversation_id,
+        message_sk=message.sk,
+        state="stored",
+        created_at=utcnow(),
+    )
+
+
+def _conversation_update(
+    conversation: Conversation, message: Message, *, counts_as_unread: bool, moves_window: bool
+) -> tuple[list[Any], Any]:
+    """Actions for a new message and the condition that what they replace is what we read.
+
+    Older messages arriving late change no ordering field; counters commute and need no condition.
+    """
+    actions: list[Any] = []
+    condition: Any = Conversation.pk.exists() & (Conversation.status == conversation.status)
+    newest = conversation.last_message_at is None or message.sent_at >= conversation.last_message_at
+    if newest:
+        previous = conversation.last_message_at
+        condition &= (
+            Conversation.last_message_at.does_not_exist()
+            if previous is None
+            else Conversation.last_message_at == previous
+        )
+        conversation.last_message_at = message.sent_at
+        conversation.last_preview = preview_of(message.text, message.attachments, message.kind)
+        actions += [
+            Conversation.last_message_at.set(message.sent_at),
+            Conversation.last_preview.set(conversation.last_preview),
+        ]
+    if message.sent_at > conversation.last_activity_at:
+        conversation.last_activity_at = message.sent_at
+        actions.append(Conversation.last_activity_at.set(message.sent_at))
+    if moves_window and (
+        conversation.last_inbound_at is None or message.sent_at > conversation.last_inbound_at
+    ):
+        previous_inbound = conversation.last_inbound_at
+        condition &= (
+            Conversation.last_inbound_at.does_not_exist()
+            if previous_inbound is None
+            else Conversation.last_inbound_at == previous_inbound
+        )
+        conversation.last_inbound_at = message.sent_at
+        actions.append(Conversation.last_inbound_at.set(message.sent_at))
+    if counts_as_unread:
+        actions.append(Conversation.unread_count.add(1))
+    return actions, condition
+
+
+def _reindex_actions(conversation: Conversation) -> list[Any]:
+    _index(conversation)
+    if conversation.gsi1pk is None:
+        return [Conversation.gsi1pk.remove(), Conversation.gsi1sk.remove()]
+    return [Conversation.gsi1pk.set(conversation.gsi1pk), Conversation.gsi1sk.set(conversation.gsi1sk)]
+
+
+# ------------------------------------------------------------------ inbound messages
+
+
+def _store_message_like(context: _Context, *, kind: str) -> IngestResult:
+    """Customer messages, postbacks, referrals, comments and echoes: one message in one conversation."""
+    unit = context.unit
+    assert unit.customer_id is not None
+    workspace_id = context.workspace_id
+    identity_id = identity_id_for(unit.platform, unit.account_id, unit.customer_id)
+    is_comment = unit.comment is not None
+    from_business = unit.kind == UnitKind.ECHO or bool(unit.comment and unit.comment.from_page)
+    conversation_id = (
+        comment_conversation_id(identity_id, unit.comment.post_id)
+        if unit.comment is not None
+        else direct_conversation_id(identity_id)
+    )
+    message_id = message_id_for(unit.platform, unit.account_id, unit.platform_message_id or unit.dedupe_key)
+    snapshot = _read(workspace_id, message_id, identity_id, conversation_id)
+    if snapshot.pointer is not None and snapshot.pointer.state == "stored":
+        return IngestResult("duplicate")
+    identity = snapshot.identity
+    if identity is not None and identity.conversation_id and not is_comment:
+        conversation_id = identity.conversation_id  # a number change handed it over
+        if conversation_id != direct_conversation_id(identity_id):
+            snapshot.conversation = _get_conversation(workspace_id, conversation_id)
+    deleted_early = snapshot.pointer is not None and snapshot.pointer.state == "deleted"
+    direction = "outbound" if from_business else "inbound"
+    origin = _origin(unit) if from_business else "customer"
+    message = _new_message(
+        context,
+        conversation_id,
+        message_id,
+        direction=direction,
+        kind=kind,
+        origin=origin,
+        deleted=deleted_early,
+    )
+    user_originated = unit.user_originated and not unit.standby
+    moves_window = unit.user_originated  # standby messages are still the customer's
+    events: list[DomainEvent] = []
+
+    with transaction() as tx:
+        new_identity = identity is None
+        if identity is None:
+            identity = _new_identity(context, identity_id, direct_conversation_id(identity_id))
+            tx.save(identity, condition=Identity.pk.does_not_exist())
+        elif unit.customer_name and not identity.display_name:
+            tx.update(identity, actions=[Identity.display_name.set(unit.customer_name)])
+        conversation = snapshot.conversation
+        opened = False
+        if conversation is None:
+            conversation = _new_conversation(
+                context,
+                identity,
+                conversation_id,
+                kind="comment" if is_comment else "direct",
+                post_id=unit.comment.post_id if unit.comment else None,
+            )
+            opened = direction == "inbound"
+            _conversation_update(conversation, message, counts_as_unread=False, moves_window=moves_window)
+            conversation.unread_count = 1 if direction == "inbound" else 0
+            _index(conversation)
+            tx.save(conversation, condition=Conversation.pk.does_not_exist())
+            tx.save(_link(workspace_id, identity_id, conversation_id, unit.timestamp_ms))
+        else:
+            actions, condition = _conversation_update(
+                conversation, message, counts_as_unread=direction == "inbound", moves_window=moves_window
+            )
+            if direction == "inbound" and conversation.status == "closed":
+                conversation.status = "open"
+                opened = True
+                actions.append(Conversation.status.set("open"))
+            actions += _reindex_actions(conversation)
+            tx.update(conversation, actions=actions, condition=condition)
+        tx.save(message, condition=Message.pk.does_not_exist())
+        if snapshot.pointer is None:
+            tx.save(_pointer_for(workspace_id, message), condition=MessagePointer.pk.does_not_exist())
+        else:
+            tx.update(
+                snapshot.pointer,
+                actions=[
+                    MessagePointer.state.set("stored"),
+                    MessagePointer.conversation_id.set(conversation_id),
+                    MessagePointer.message_sk.set(message.sk),
+                ],
+                condition=MessagePointer.state == "deleted",
+            )
+
+    if new_identity:
+        events.append(_event(context, "IdentityCreated", identity.identity_id, _identity_data(identity)))
+    if identity.blocked or not user_originated:
+        return IngestResult("stored", events)
+    data = _message_event_data(context, identity, conversation, message)
+    if opened and not is_comment:
+        events.append(_event(context, "ConversationOpened", f"{conversation_id}:{message_id}", data))
+    name = "CommentReceived" if is_comment else "MessageReceived"
+    events.append(_event(context, name, message_id, data))
+    return IngestResult("stored", events)
+
+
+def _origin(unit: InboundUnit) -> str:
+    if unit.comment is not None:
+        return "page"
+    from inbox_crm.settings import get_settings
+
+    our_app = get_settings().meta_app_id
+    if unit.echo_app_id and our_app and unit.echo_app_id == our_app:
+        return "app"
+    if unit.echo_app_id is None and unit.platform == "instagram":
+        return "business"  # Instagram echoes carry no app id: our sends reconcile by message id first
+    return "meta_inbox"
+
+
+def _get_conversation(workspace_id: str, conversation_id: str) -> Conversation | None:
+    try:
+        return Conversation.get(*Conversation.key(workspace_id, conversation_id), consistent_read=True)
+    except Conversation.DoesNotExist:
+        return None
+
+
+# ------------------------------------------------------------------ updates to stored messages
+
+
+def _target(context: _Context, platform_message_id: str) -> tuple[MessagePointer | None, Message | None]:
+    unit = context.unit
+    message_id = message_id_for(unit.platform, unit.account_id, platform_message_id)
+    pointer = _pointer(context.workspace_id, message_id)
+    if pointer is None or pointer.state != "stored":
+        return pointer, None
+    return pointer, _message_at(context.workspace_id, pointer)
+
+
+def _apply_reaction(context: _Context) -> IngestResult:
+    unit = context.unit
+    assert unit.reaction is not None
+    assert unit.customer_id is not None
+    _, message = _target(context, unit.reaction.target_message_id)
+    if message is None:
+        return IngestResult("ignored")
+    reactions = dict(message.reactions.as_dict() if message.reactions else {})
+    current = reactions.get(unit.customer_id) or {}
+    if int(current.get("at", 0)) > unit.timestamp_ms:
+        return IngestResult("ignored")  # a newer reaction by the same person was already applied
+    if unit.reaction.action == "unreact":
+        reactions.pop(unit.customer_id, None)
+    else:
+        reactions[unit.customer_id] = _clean(
+            {"emoji": unit.reaction.emoji, "reaction": unit.reaction.reaction, "at": unit.timestamp_ms}
+        )
+    message.update(actions=[_set_or_remove(Message.reactions, reactions or None)])
+    _touch_window(context, message.conversation_id)
+    return IngestResult("updated")
+
+
+def _set_or_remove(attribute: Any, value: Any) -> Any:
+    return attribute.remove() if value is None else attribute.set(value)
+
+
+def _touch_window(context: _Context, conversation_id: str) -> None:
+    """User-originated events that are not messages (reactions) still move the 24-hour clock."""
+    at = from_millis(context.unit.timestamp_ms)
+    conversation = Conversation(*Conversation.key(context.workspace_id, conversation_id))
+    try:
+        conversation.update(
+            actions=[Conversation.last_inbound_at.set(at)],
+            condition=Conversation.pk.exists()
+            & (Conversation.last_inbound_at.does_not_exist() | (Conversation.last_inbound_at < at)),
+        )
+    except UpdateError as error:
+        if not condition_failed(error):  # an older clock value is the expected case
+            raise
+
+
+def _apply_edit(context: _Context) -> IngestResult:
+    unit = context.unit
+    assert unit.edit is not None
+    _, message = _target(context, unit.edit.target_message_id)
+    if message is None or message.deleted:
+        return IngestResult("ignored")
+    edits = list(message.edits or [])
+    number = unit.edit.num_edit if unit.edit.num_edit is not None else len(edits) + 1
+    if any(int(edit.get("num_edit", 0)) >= number for edit in edits):
+        return IngestResult("duplicate")
+    edits.append(_clean({"previous_text": message.text, "num_edit": number, "at": unit.timestamp_ms}))
+    message.update(actions=[_set_or_remove(Message.text, unit.edit.text), Message.edits.set(edits)])
+    return IngestResult("updated")
+
+
+def _apply_delete(context: _Context) -> IngestResult:
+    """Instagram unsend: redact our copy, keep a tombstone; if the original comes later it stays redacted."""
+    unit = context.unit
+    assert unit.platform_message_id is not None
+    message_id = message_id_for(unit.platform, unit.account_id, unit.platform_message_id)
+    pointer, message = _target(context, unit.platform_message_id)
+    if pointer is None:
+        tombstone = MessagePointer(
+            *MessagePointer.key(context.workspace_id, message_id),
+            message_id=message_id,
+            state="deleted",
+            created_at=utcnow(),
+        )
+        try:
+            tombstone.save(condition=MessagePointer.pk.does_not_exist())
+        except PutError as error:
+            if not condition_failed(error):
+                raise
+            return _apply_delete(context)  # the message won the race: redact it instead
+        return IngestResult("recorded")
+    if message is None or message.deleted:
+        return IngestResult("duplicate")
+    redact: list[Any] = [
+        Message.deleted.set(True),
+        Message.text.remove(),
+        Message.attachments.remove(),
+        Message.edits.remove(),
+    ]
+    message.update(actions=redact)
+    return IngestResult("updated")
+
+
+def _apply_watermark(context: _Context) -> IngestResult:
+    """Messenger delivery / read watermarks: outbound messages at or before them are delivered / read."""
+    unit = context.unit
+    assert unit.customer_id is not None
+    identity_id = identity_id_for(unit.platform, unit.account_id, unit.customer_id)
+    if unit.watermark_ms is None:
+        # Instagram "seen" names a message: its time is the watermark.
+        _, message = _target(context, unit.platform_message_id or "")
+        if message is None:
+            return IngestResult("ignored")
+        watermark = to_millis(message.sent_at)
+        conversation_id = message.conversation_id
+    else:
+        watermark = unit.watermark_ms
+        conversation_id = direct_conversation_id(identity_id)
+    attribute = (
+        Conversation.read_watermark if unit.kind == UnitKind.READ else Conversation.delivered_watermark
+    )
+    conversation = Conversation(*Conversation.key(context.workspace_id, conversation_id))
+    try:
+        conversation.update(
+            actions=[attribute.set(watermark)], condition=Conversation.pk.exists() & (attribute < watermark)
+        )
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        return IngestResult("ignored")  # an older or equal watermark changes nothing
+    return IngestResult("updated")
+
+
+def _apply_status(context: _Context) -> IngestResult:
+    """WhatsApp statuses of our messages: monotonic; failed is terminal and keeps Meta's reason."""
+    unit = context.unit
+    assert unit.status is not None
+    assert unit.platform_message_id is not None
+    new_rank = STATUS_RANK.get(unit.status.status, 0)
+    message_id = message_id_for(unit.platform, unit.account_id, unit.platform_message_id)
+    pointer, message = _target(context, unit.platform_message_id)
+    status_record = _clean(
+        {
+            "status": unit.status.status,
+            "at": unit.timestamp_ms,
+            "error_code": unit.status.error_code,
+            "error_title": unit.status.error_title,
+            "error_message": unit.status.error_message,
+        }
+    )
+    if message is None:
+        if pointer is None:
+            # Our send has not recorded the wamid yet: keep the status for it.
+            early = MessagePointer(
+                *MessagePointer.key(context.workspace_id, message_id),
+                message_id=message_id,
+                state="status_first",
+                early_status=status_record,
+                created_at=utcnow(),
+            )
+            try:
+                early.save(condition=MessagePointer.pk.does_not_exist())
+            except PutError as error:
+                if not condition_failed(error):
+                    raise
+            return IngestResult("recorded")
+        return IngestResult("ignored")
+    current_rank = int(message.status_rank or 0)
+    if current_rank == STATUS_RANK["failed"] or new_rank <= current_rank:
+        return IngestResult("duplicate" if message.status == unit.status.status else "ignored")
+    actions: list[Any] = [
+        Message.status.set(unit.status.status),
+        Message.status_rank.set(new_rank),
+        Message.status_history.set([*(message.status_history or []), status_record]),
+    ]
+    if unit.status.status == "failed":
+        code = str(unit.status.error_code) if unit.status.error_code else None
+        actions += [
+            _set_or_remove(Message.error_code, code),
+            _set_or_remove(Message.error_reason, unit.status.error_message or unit.status.error_title),
+        ]
+    try:
+        message.update(
+            actions=actions,
+            condition=(Message.status_rank.does_not_exist() | (Message.status_rank < new_rank))
+            & (Message.status_rank != STATUS_RANK["failed"]),
+        )
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        return IngestResult("ignored")  # a concurrent newer status won
+    data = {
+        "conversation_id": message.conversation_id,
+        "message_id": message.message_id,
+        "status": unit.status.status,
+        "channel": unit.platform,
+        "error_code": unit.status.error_code,
+    }
+    return IngestResult(
+        "updated",
+        [_event(context, "MessageStatusChanged", f"{message.message_id}:{unit.status.status}", data)],
+    )
+
+
+def _apply_comment(context: _Context) -> IngestResult:
+    unit = context.unit
+    assert unit.comment is not None
+    if unit.comment.verb == "add":
+        return _store_message_like(context, kind="comment")
+    _, message = _target(context, unit.comment.comment_id)
+    if message is None:
+        if unit.comment.verb == "edited" and unit.customer_id:
+            return _store_message_like(context, kind="comment")  # we missed the add: keep what we have
+        return IngestResult("ignored")
+    if unit.comment.verb == "remove":
+        if message.deleted:
+            return IngestResult("duplicate")
+        message.update(
+            actions=[Message.deleted.set(True), Message.text.remove(), Message.attachments.remove()]
+        )
+        return IngestResult("updated")
+    if message.text == unit.text:
+        return IngestResult("duplicate")
+    edits = [*(message.edits or []), _clean({"previous_text": message.text, "at": unit.timestamp_ms})]
+    message.update(actions=[_set_or_remove(Message.text, unit.text), Message.edits.set(edits)])
+    return IngestResult("updated")
+
+
+def _apply_number_change(context: _Context) -> IngestResult:
+    """WhatsApp user_changed_number: a new identity takes over the conversation and contact link."""
+    unit = context.unit
+    assert unit.customer_id is not None
+    if not unit.new_customer_id:
+        return _record_for_operators(unit, "number_change_without_new_id")
+    workspace_id = context.workspace_id
+    old_id = identity_id_for(unit.platform, unit.account_id, unit.customer_id)
+    new_id_ = identity_id_for(unit.platform, unit.account_id, unit.new_customer_id)
+    try:
+        old = Identity.get(*Identity.key(workspace_id, old_id), consistent_read=True)
+    except Identity.DoesNotExist:
+        return IngestResult("ignored")
+    if old.moved_to == new_id_:
+        return IngestResult("duplicate")
+    phone = f"+{unit.new_customer_id}" if unit.new_customer_id.isdigit() else None
+    moved = Identity(
+        *Identity.key(workspace_id, new_id_),
+        workspace_id=workspace_id,
+        identity_id=new_id_,
+        channel_id=old.channel_id,
+        platform=old.platform,
+        account_id=old.account_id,
+        external_id=unit.new_customer_id,
+        phone=phone,
+        display_name=old.display_name,
+        first_name=old.first_name,
+        last_name=old.last_name,
+        profile_pic_url=old.profile_pic_url,
+        contact_id=old.contact_id,
+        blocked=old.blocked,
+        conversation_id=old.conversation_id,
+        moved_from=old_id,
+        created_at=utcnow(),
+    )
+    with transaction() as tx:
+        tx.save(moved, condition=Identity.pk.does_not_exist())
+        tx.update(old, actions=[Identity.moved_to.set(new_id_)])
+        if old.conversation_id:
+            conversation = Conversation(*Conversation.key(workspace_id, old.conversation_id))
+            tx.update(
+                conversation,
+                actions=[
+                    Conversation.identity_id.set(new_id_),
+                    Conversation.handle.set(phone or unit.new_customer_id),
+                ],
+                condition=Conversation.pk.exists(),
+            )
+    data = {"old_identity_id": old_id, "identity_id": new_id_, "conversation_id": old.conversation_id}
+    return IngestResult("updated", [_event(context, "IdentityMoved", f"{old_id}:{new_id_}", data)])
+
+
+# ------------------------------------------------------------------ events
+
+
+def _event(context: _Context, name: str, cause: str, data: dict[str, Any]) -> DomainEvent:
+    return DomainEvent(
+        name=name,
+        workspace_id=context.workspace_id,
+        data=_clean(data),
+        cause=cause,
+        correlation_id=context.correlation_id,
+    )
+
+
+def _identity_data(identity: Identity) -> dict[str, Any]:
+    return {
+        "identity_id": identity.identity_id,
+        "channel": identity.platform,
+        "channel_id": identity.channel_id,
+        "account_id": identity.account_id,
+    }
+
+
+def _message_event_data(
+    context: _Context, identity: Identity, conversation: Conversation, message: Message
+) -> dict[str, Any]:
+    unit = context.unit
+    return {
+        "conversation_id": conversation.conversation_id,
+        "message_id": message.message_id,
+        "identity_id": identity.identity_id,
+        "contact_id": identity.contact_id,
+        "channel": unit.platform,
+        "channel_id": context.route.channel_id,
+        "account_id": unit.account_id,
+        "kind": message.kind,
+        "text": message.text,
+        "payload": (unit.postback or {}).get("payload")
+        or unit.quick_reply_payload
+        or (unit.interactive or {}).get("id"),
+        "post_id": unit.comment.post_id if unit.comment else None,
+        "comment_id": unit.comment.comment_id if unit.comment else None,
+        "is_reply": unit.comment.is_reply if unit.comment else None,
+    }
+
+
+# ------------------------------------------------------------------ dispatch
+
+
+def _store_inbound(kind: str) -> Callable[[_Context], IngestResult]:
+    return lambda context: _store_message_like(context, kind=kind)
+
+
+_HANDLERS: dict[UnitKind, Callable[[_Context], IngestResult]] = {
+    UnitKind.MESSAGE: _store_inbound("message"),
+    UnitKind.POSTBACK: _store_inbound("postback"),
+    UnitKind.REFERRAL: _store_inbound("referral"),
+    UnitKind.ECHO: _store_inbound("message"),
+    UnitKind.COMMENT: _apply_comment,
+    UnitKind.REACTION: _apply_reaction,
+    UnitKind.EDIT: _apply_edit,
+    UnitKind.DELETE: _apply_delete,
+    UnitKind.DELIVERY: _apply_watermark,
+    UnitKind.READ: _apply_watermark,
+    UnitKind.STATUS: _apply_status,
+    UnitKind.NUMBER_CHANGE: _apply_number_change,
+}

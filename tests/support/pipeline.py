@@ -1,0 +1,133 @@
+"""Drives a webhook through the real functions: webhook handler -> SQS FIFO (moto) -> ingest handler,
+and captures what reaches the EventBridge bus through a rule, as a consumer would see it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from inbox_local.apigw import http_api_event, lambda_context
+from support.api import Reply
+
+TEST_SECRET = "test-app-secret"
+
+
+def meta_json(body: Any) -> bytes:
+    """Serialise like Meta: escaped unicode, no spaces."""
+    return json.dumps(body, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def signature_for(raw: bytes, secret: str = TEST_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class CapturedEvent:
+    name: str
+    detail: dict[str, Any]
+
+
+class Pipeline:
+    def __init__(self, queue_url: str, capture_url: str) -> None:
+        self.queue_url = queue_url
+        self.capture_url = capture_url
+        self.sqs = boto3.client("sqs")
+
+    @classmethod
+    def create(cls, bus_name: str) -> Pipeline:
+        sqs = boto3.client("sqs")
+        queue_url = sqs.create_queue(
+            QueueName="inbound.fifo",
+            Attributes={"FifoQueue": "true", "VisibilityTimeout": "0", "DeduplicationScope": "messageGroup"},
+        )["QueueUrl"]
+        capture_url = sqs.create_queue(QueueName="captured-events")["QueueUrl"]
+        capture_arn = sqs.get_queue_attributes(QueueUrl=capture_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        events = boto3.client("events")
+        events.put_rule(
+            Name="capture-all", EventBusName=bus_name, EventPattern=json.dumps({"source": ["inbox.crm"]})
+        )
+        events.put_targets(
+            Rule="capture-all", EventBusName=bus_name, Targets=[{"Id": "q", "Arn": capture_arn}]
+        )
+        return cls(queue_url, capture_url)
+
+    def post(self, body: Any = None, *, raw: bytes | None = None, signature: str | None = "auto") -> Reply:
+        from webhook_handler import lambda_handler
+
+        raw = raw if raw is not None else meta_json(body)
+        headers = {"content-type": "application/json"}
+        if signature == "auto":
+            headers["X-Hub-Signature-256"] = signature_for(raw)
+        elif signature is not None:
+            headers["X-Hub-Signature-256"] = signature
+        event = http_api_event("POST", "/webhooks/meta", headers=headers, body=raw)
+        result = lambda_handler(event, lambda_context("WebhookFunction"))
+        return Reply(result["statusCode"], result.get("headers") or {}, result.get("body") or "")
+
+    def verify(self, query: dict[str, str]) -> Reply:
+        from webhook_handler import lambda_handler
+
+        event = http_api_event("GET", "/webhooks/meta", query=query)
+        result = lambda_handler(event, lambda_context("WebhookFunction"))
+        return Reply(result["statusCode"], result.get("headers") or {}, result.get("body") or "")
+
+    def queued(self) -> int:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"])
+
+    def drain(self, max_batches: int = 500) -> list[dict[str, Any]]:
+        """Feed every queued unit to the ingest function, batch by batch, as the SQS trigger would."""
+        from ingest_handler import lambda_handler
+
+        results = []
+        for _ in range(max_batches):
+            received = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=10,
+                MessageSystemAttributeNames=["All"],
+            ).get("Messages", [])
+            if not received:
+                break
+            records = [
+                {
+                    "messageId": message["MessageId"],
+                    "receiptHandle": message["ReceiptHandle"],
+                    "body": message["Body"],
+                    "attributes": message.get("Attributes", {}),
+                    "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:inbound.fifo",
+                }
+                for message in received
+            ]
+            result = lambda_handler({"Records": records}, lambda_context("IngestFunction"))
+            failed = {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
+            for message in received:
+                if message["MessageId"] not in failed:
+                    self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            results.append(result)
+        return results
+
+    def events(self, name: str | None = None) -> list[CapturedEvent]:
+        captured = []
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.capture_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not messages:
+                break
+            for message in messages:
+                envelope = json.loads(message["Body"])
+                captured.append(CapturedEvent(envelope["detail-type"], envelope["detail"]))
+                self.sqs.delete_message(QueueUrl=self.capture_url, ReceiptHandle=message["ReceiptHandle"])
+        self._seen = [*getattr(self, "_seen", []), *captured]
+        return [event for event in self._seen if name is None or event.name == name]
