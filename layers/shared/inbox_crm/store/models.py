@@ -150,6 +150,7 @@ class Identity(InboxItem, discriminator="Identity"):
     last_name = UnicodeAttribute(null=True)
     profile_pic_url = UnicodeAttribute(null=True)
     profile_status = UnicodeAttribute(null=True)  # fetched | unavailable | failed
+    updated_at_profile = UTCDateTimeAttribute(null=True)
     contact_id = UnicodeAttribute(null=True)
     blocked = BooleanAttribute(default=False)  # its contact is blocked: store, hide, never automate
     # The direct conversation. Fixed at creation; a WhatsApp number change hands it to the new identity.

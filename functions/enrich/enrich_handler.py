@@ -1,0 +1,22 @@
+"""Fetches a new sender's profile after their first message is stored (EventBridge IdentityCreated)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from inbox_crm.domain.enrichment import enrich_identity
+from inbox_crm.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
+    envelope = EventBridgeEvent(event)
+    detail = envelope.detail
+    logger.set_correlation_id((detail.get("metadata") or {}).get("correlation_id"))
+    status = enrich_identity(detail["workspace_id"], detail["identity_id"])
+    return {"identity_id": detail["identity_id"], "profile_status": status}

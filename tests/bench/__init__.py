@@ -1,0 +1,1 @@
+"""make bench: per operation, latency and what DynamoDB bills (requests, items read and written)."""

@@ -1,0 +1,1 @@
+"""One module per area; each exposes run() -> list of result dicts (see bench.meter.measure)."""
