@@ -8,13 +8,14 @@ item becomes one too), and the function never raises: anything unexpected, malfo
 yet becomes an ``UNUSABLE`` unit that names the object, field and reason for operators, because a
 delivery refused for its shape is retried by Meta for days.
 
-Dedupe keys are built from Meta's ids only (never from the body's layout), so they are the same for
-every redelivery whatever the key order or whitespace. Readable keys (``mid:<platform>:<account>:
+Dedupe keys are built from Meta's ids and values, never from the body's layout, so they are the same
+for every redelivery whatever its key order or whitespace. Readable keys (``mid:<platform>:<account>:
 <mid>``, ``wa:<phone_number_id>:<wamid>``…) are used while they are short and plain ASCII; longer
 ones, and keys over composite values, are a SHA-256 prefix behind a readable kind prefix.
 
 Text is copied exactly as sent (no Unicode normalisation); Meta's own dicts (referrals, contact
-cards, error objects…) are copied as sent too.
+cards, error objects…) are copied as sent too. The one repair: a lone surrogate (an unpaired
+``\\ud83d`` escape, which json.loads accepts) becomes U+FFFD, so every unit encodes to UTF-8.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import time
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
@@ -40,12 +41,14 @@ from inbox_crm.channels.units import (
 )
 from inbox_crm.observability import logger
 
-__all__ = ["MAX_READABLE_KEY_LENGTH", "message_dedupe_key", "parse_delivery"]
+__all__ = ["MAX_READABLE_KEY_LENGTH", "UNKNOWN_TIME_MS", "message_dedupe_key", "parse_delivery"]
 
 _ReactionAction = Literal["react", "unreact"]
 _CommentVerb = Literal["add", "edited", "remove"]
 _StatusName = Literal["sent", "delivered", "read", "played", "failed", "deleted"]
 
+# timestamp_ms of a unit Meta gave no time for (and whose entry has none): never the parse time.
+UNKNOWN_TIME_MS = 0
 # Readable dedupe keys longer than this are hashed (it is also SQS's deduplication-id limit).
 MAX_READABLE_KEY_LENGTH = 128
 _HASH_HEX_CHARS = 40  # 160 bits of SHA-256
@@ -57,6 +60,8 @@ _SECONDS_BELOW = 10**11  # a fallback epoch below this is in seconds, not millis
 _STATUSES = frozenset({"sent", "delivered", "read", "played", "failed", "deleted"})
 _COMMENT_VERBS = frozenset({"add", "edited", "remove"})
 _MESSAGING_ARRAYS = (("messaging", False), ("standby", True))
+# json.loads pairs escaped surrogates, so any surrogate code point left in a str is a lone one.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _Unusable(Exception):
@@ -76,8 +81,7 @@ class _Source:
     object_type: str
     account_id: str
     entry_id: str | None
-    fallback_ms: int  # entry.time when Meta sent one, else the time we received the delivery
-    received_ms: int
+    fallback_ms: int  # entry.time when Meta sent one, else UNKNOWN_TIME_MS
     field: str | None = None
     standby: bool = False
 
@@ -85,25 +89,23 @@ class _Source:
 # ================================================================== entry point
 
 
-def parse_delivery(
-    body: Any, *, our_app_id: str | None, received_at_ms: int | None = None
-) -> list[InboundUnit]:
+def parse_delivery(body: Any, *, our_app_id: str | None) -> list[InboundUnit]:
     """Split a signed, JSON-decoded Meta delivery into inbound units (at least one, never raises).
+
+    A pure function of ``body``: a redelivery gives equal units, not just equal dedupe keys. Where Meta
+    sends no event time at all (WhatsApp ``value.errors[]``, broken items) ``timestamp_ms`` is
+    ``UNKNOWN_TIME_MS`` (0), never the time of parsing.
 
     ``our_app_id`` is our Meta app id. Echoes keep the sending app in ``echo_app_id`` whichever app it
     is, and ingestion compares it with its own setting; it is accepted here so the webhook states which
     app it serves (and for the day a field needs it), but does not change the units today.
-    ``received_at_ms`` stands in for event times Meta does not send (WhatsApp account errors, items
-    with no timestamp); it defaults to now.
     """
     del our_app_id  # see the docstring: echoes are attributed by ingestion, from echo_app_id
-    received_ms = received_at_ms if received_at_ms is not None else int(time.time() * 1000)
     try:
-        return _parse_delivery(body, received_ms)
+        return _parse_delivery(body)
     except Exception as error:  # the last resort: a delivery is never refused for its shape
         logger.exception("meta delivery parser failed", extra={"error": type(error).__name__})
-        source = _delivery_source(body, received_ms)
-        return [_unusable(source, body, f"parse_error:{type(error).__name__}")]
+        return [_unusable(_delivery_source(body), body, f"parse_error:{type(error).__name__}")]
 
 
 def message_dedupe_key(platform: Platform, account_id: str, message_id: str) -> str:
@@ -114,8 +116,8 @@ def message_dedupe_key(platform: Platform, account_id: str, message_id: str) -> 
     return _readable_key("mid", platform, account_id, message_id)
 
 
-def _parse_delivery(body: Any, received_ms: int) -> list[InboundUnit]:
-    source = _delivery_source(body, received_ms)
+def _parse_delivery(body: Any) -> list[InboundUnit]:
+    source = _delivery_source(body)
     if not isinstance(body, dict) or not isinstance(body.get("entry"), list):
         return [_unusable(source, body, "not_a_meta_delivery")]
     spec = _OBJECTS.get(source.object_type)
@@ -130,7 +132,7 @@ def _parse_delivery(body: Any, received_ms: int) -> list[InboundUnit]:
     return units
 
 
-def _delivery_source(body: Any, received_ms: int) -> _Source:
+def _delivery_source(body: Any) -> _Source:
     object_type = _text(body.get("object")) if isinstance(body, dict) else None
     object_type = object_type or ""
     return _Source(
@@ -138,8 +140,7 @@ def _delivery_source(body: Any, received_ms: int) -> _Source:
         object_type=object_type,
         account_id="",
         entry_id=None,
-        fallback_ms=received_ms,
-        received_ms=received_ms,
+        fallback_ms=UNKNOWN_TIME_MS,
     )
 
 
@@ -158,7 +159,7 @@ def _entry_source(source: _Source, entry: Any) -> _Source:
         source,
         account_id=entry_id or "",
         entry_id=entry_id,
-        fallback_ms=fallback_ms if fallback_ms is not None else source.received_ms,
+        fallback_ms=fallback_ms if fallback_ms is not None else UNKNOWN_TIME_MS,
     )
 
 
@@ -309,9 +310,11 @@ def _event_key(event: Any) -> str | None:
     """The key naming a messaging event (``optin``, ``pass_thread_control``…), for unusable records."""
     if not isinstance(event, dict):
         return None
-    if isinstance(event.get("field"), str):  # group_feed items arrive in messaging[] with a field
-        return str(event["field"])
-    return next((str(key) for key in event if key not in ("sender", "recipient", "timestamp")), None)
+    field = _text(event.get("field"))  # group_feed items arrive in messaging[] with a field
+    if field:
+        return field
+    key = next((key for key in event if key not in ("sender", "recipient", "timestamp")), None)
+    return _valid_text(str(key)) if key is not None else None
 
 
 def _messaging_unit(
@@ -377,7 +380,7 @@ def _message_content(message: dict[str, Any]) -> dict[str, Any]:
         "attachments": _collapse_sticker_pairs([a for a in attachments if a is not None]),
         "quick_reply_payload": _text(quick_reply.get("payload")),
         "reply_to_message_id": _id(reply_to.get("mid")),
-        "reply_to_story": dict(story) if isinstance(story, dict) else None,
+        "reply_to_story": _copy_dict(story),
         "referral": _copy_dict(message.get("referral")),
         "unsupported": _flag(message.get("is_unsupported")),
     }
@@ -391,7 +394,9 @@ def _messaging_attachment(raw: Any) -> UnitAttachment | None:
     # Old fallback attachments put title / URL beside the payload instead of inside it.
     url = _text(payload.get("url")) or _text(raw.get("url")) or _text(raw.get("URL"))
     title = _text(payload.get("title")) or _text(raw.get("title"))
-    rest = {key: value for key, value in payload.items() if key not in ("url", "title", "sticker_id")}
+    rest = {
+        key: _json_copy(value) for key, value in payload.items() if key not in ("url", "title", "sticker_id")
+    }
     if kind == "location":
         rest = _messenger_location(rest)
     return UnitAttachment(
@@ -496,7 +501,7 @@ def _edit_event(source: _Source, event: dict[str, Any], edit: Any) -> InboundUni
 
 def _delivery_event(source: _Source, event: dict[str, Any], delivery: Any) -> InboundUnit:
     delivery = _require_dict(delivery, "malformed:delivery")
-    watermark = _int(delivery.get("watermark"))
+    watermark = _plausible_ms(_int(delivery.get("watermark")))
     if watermark is None:
         raise _Unusable("malformed:missing_watermark")
     return _watermark_unit(source, event, UnitKind.DELIVERY, watermark=watermark, mid=None)
@@ -505,7 +510,7 @@ def _delivery_event(source: _Source, event: dict[str, Any], delivery: Any) -> In
 def _read_event(source: _Source, event: dict[str, Any], read: Any) -> InboundUnit:
     """Messenger ``read{watermark}``; Instagram ``read{mid}`` (seen) names the message instead."""
     read = _require_dict(read, "malformed:read")
-    watermark = _int(read.get("watermark"))
+    watermark = _plausible_ms(_int(read.get("watermark")))
     mid = _id(read.get("mid"))
     if watermark is None and mid is None:
         raise _Unusable("malformed:missing_watermark")
@@ -566,7 +571,9 @@ def _referral_event(source: _Source, event: dict[str, Any], referral: Any) -> In
         event.get("timestamp"),
         referral,
     )
-    return _messaging_unit(source, event, UnitKind.REFERRAL, dedupe_key=dedupe_key, referral=dict(referral))
+    return _messaging_unit(
+        source, event, UnitKind.REFERRAL, dedupe_key=dedupe_key, referral=_copy_dict(referral)
+    )
 
 
 # Checked in this order: the first key present names the event. Anything else (handover,
@@ -724,7 +731,7 @@ def _wa_message(wa_value: _WaValue, source: _Source, message: Any) -> InboundUni
         "customer_bsuid": bsuid,
         "customer_name": _text(profile.get("name")),
         "customer_username": _text(profile.get("username")),
-        "timestamp_ms": _epoch_seconds_to_ms(message.get("timestamp")) or source.received_ms,
+        "timestamp_ms": _epoch_seconds_to_ms(message.get("timestamp")) or source.fallback_ms,
         "platform_message_id": wamid,
         "dedupe_key": _readable_key("wa", source.account_id, wamid),
         "reply_to_message_id": _id(context.get("id")),
@@ -771,14 +778,16 @@ def _wa_media(message: dict[str, Any], media_type: str) -> dict[str, Any]:
 def _wa_location(message: dict[str, Any], _: str) -> dict[str, Any]:
     location = _dict(message.get("location"))
     payload: dict[str, Any] = {
-        key: location[key] for key in ("latitude", "longitude", "name", "address", "url") if key in location
+        key: _json_copy(location[key])
+        for key in ("latitude", "longitude", "name", "address", "url")
+        if key in location
     }
     return {"attachments": [UnitAttachment(type="location", payload=payload or None)]}
 
 
 def _wa_contact_cards(message: dict[str, Any], _: str) -> dict[str, Any]:
     # Contact cards the customer shared, not a CRM contact (and not value.contacts).
-    cards = [card for card in _list(message.get("contacts")) if isinstance(card, dict)]
+    cards = [_json_copy(card) for card in _list(message.get("contacts")) if isinstance(card, dict)]
     return {"attachments": [UnitAttachment(type="contacts", payload={"contacts": cards})]}
 
 
@@ -796,7 +805,7 @@ def _wa_interactive(message: dict[str, Any], _: str) -> dict[str, Any]:
         }
         return {"interactive": _without_none(details), "text": title}
     # nfm_reply (Flows) and newer replies: kept as sent; their body, if any, is the text.
-    return {"interactive": {**reply, "type": reply_type}, "text": _text(reply.get("body"))}
+    return {"interactive": {**_json_copy(reply), "type": reply_type}, "text": _text(reply.get("body"))}
 
 
 def _wa_template_button(message: dict[str, Any], _: str) -> dict[str, Any]:
@@ -822,7 +831,7 @@ def _wa_order(message: dict[str, Any], _: str) -> dict[str, Any]:
     order = _dict(message.get("order"))
     return {
         "text": _text(order.get("text")),
-        "attachments": [UnitAttachment(type="order", payload=order or None)],
+        "attachments": [UnitAttachment(type="order", payload=_copy_dict(order) or None)],
     }
 
 
@@ -893,7 +902,7 @@ def _wa_status(wa_value: _WaValue, source: _Source, status: Any) -> InboundUnit:
         # None only for recipients that are neither (groups): ingestion records those for operators.
         customer_id=_wa_user_id(status.get("recipient_id"), None) or bsuid,
         customer_bsuid=bsuid,
-        timestamp_ms=_epoch_seconds_to_ms(status.get("timestamp")) or source.received_ms,
+        timestamp_ms=_epoch_seconds_to_ms(status.get("timestamp")) or source.fallback_ms,
         platform_message_id=wamid,
         dedupe_key=_readable_key("wa", source.account_id, wamid, state),
         status=UnitStatus(
@@ -920,9 +929,9 @@ def _wa_account_error(wa_value: _WaValue, source: _Source, error: Any) -> Inboun
         platform="whatsapp",
         account_id=source.account_id,
         entry_id=source.entry_id,
-        timestamp_ms=source.received_ms,
+        timestamp_ms=source.fallback_ms,  # Meta sends no time for these
         dedupe_key=_digest_key("wa-error", source.account_id, error),
-        errors=[dict(error)],
+        errors=[_json_copy(error)],
     )
 
 
@@ -992,7 +1001,28 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 def _copy_dict(value: Any) -> dict[str, Any] | None:
-    return dict(value) if isinstance(value, dict) else None
+    """A dict of Meta's kept as sent (see _json_copy), or None for anything that is not a dict."""
+    return _json_copy(value) if isinstance(value, dict) else None
+
+
+def _json_copy(value: Any) -> Any:
+    """A deep copy of a JSON value whose strings (keys too) pass through _valid_text."""
+    if isinstance(value, str):
+        return _valid_text(value)
+    if isinstance(value, dict):
+        return {_valid_text(str(key)): _json_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_copy(item) for item in value]
+    return value
+
+
+def _valid_text(value: str) -> str:
+    """The string unchanged unless it holds a lone surrogate (a "\\ud83d" escape with no pair).
+
+    json.loads accepts those but no UTF-8 encoder does, so one would make the unit unserialisable and
+    the delivery fail for days; each becomes U+FFFD. Valid text is never touched (no normalisation).
+    """
+    return _LONE_SURROGATE.sub("\ufffd", value) if _LONE_SURROGATE.search(value) else value
 
 
 def _list(value: Any) -> list[Any]:
@@ -1001,7 +1031,7 @@ def _list(value: Any) -> list[Any]:
 
 def _text(value: Any) -> str | None:
     """A string exactly as sent (no normalisation), or None for anything that is not a string."""
-    return value if isinstance(value, str) else None
+    return _valid_text(value) if isinstance(value, str) else None
 
 
 def _id(value: Any) -> str | None:
@@ -1011,7 +1041,7 @@ def _id(value: Any) -> str | None:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str) and value:
-        return value
+        return _valid_text(value)
     return None
 
 
@@ -1096,4 +1126,4 @@ def _without_none(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _error_list(value: Any) -> list[dict[str, Any]]:
-    return [dict(error) for error in _list(value) if isinstance(error, dict)]
+    return [_json_copy(error) for error in _list(value) if isinstance(error, dict)]
