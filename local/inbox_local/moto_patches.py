@@ -1,12 +1,21 @@
-"""Make moto's DynamoDB apply each request atomically, as DynamoDB does.
+"""Make moto behave like AWS under concurrency and at volume, for tests, bench and the local stack.
 
-moto's TransactWriteItems deep-copies the tables and, when a condition fails, puts the copy back,
-erasing whatever other threads wrote meanwhile. Concurrent tests and the threaded local stack would
-then lose writes that DynamoDB never loses, so every backend operation takes one lock.
+DynamoDB:
+moto's TransactWriteItems deep-copies every table it touches before each transaction and, when a
+condition fails, puts the copy back: that erases whatever other threads wrote meanwhile (DynamoDB
+never loses such writes) and costs O(table size) per transaction (a 1000-message webhook batch took
+minutes and gigabytes). Here every backend operation takes one lock, so each request is atomic as
+in DynamoDB, and transactions check all conditions before writing anything and keep a backup of
+only the items they touch.
+
+SQS: every SendMessage reads the queue's attributes to see whether it deduplicates by content, and
+moto computes all attributes, including the approximate counts that walk every message: a 1000-unit
+webhook batch cost O(n²). The cheap attributes are answered directly; the rest on demand.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
 from typing import Any
@@ -20,17 +29,171 @@ _OPERATIONS = (
     "query",
     "scan",
     "batch_get_item",
+    "batch_write_item",
     "transact_write_items",
     "transact_get_items",
 )
 
 
-def make_dynamodb_atomic() -> None:
+def _key_of(table: Any, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    if op_type != "Put":
+        return op["Key"]
+    attributes = op["Item"]
+    key = {table.hash_key_attr: attributes[table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = attributes[table.range_key_attr]
+    return key
+
+
+def _transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    targets: set[tuple[str, str]] = set()
+    errors: list[tuple[Any, Any, Any]] = []
+    plans: list[tuple[str, dict[str, Any], str, dict[str, Any], Any]] = []
+    for entry in transact_items:
+        if len(entry) > 1:
+            raise TransactWriteSingleOpException
+        op_type, op = next(iter(entry.items()))
+        table_name = op["TableName"]
+        table = backend.get_table(table_name)
+        key = _key_of(table, op_type, op)
+        target = (table_name, str(dict(sorted(key.items()))))
+        if target in targets:
+            raise MultipleTransactionsException()
+        targets.add(target)
+        current = backend.get_item(table_name, key)
+        condition = op.get("ConditionExpression")
+        if condition is not None:
+            expression = get_filter_expression(
+                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            )
+            if not expression.expr(current):
+                old = None
+                if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                    old = current.to_json()["Attributes"]
+                errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
+                continue
+        errors.append((None, None, None))
+        plans.append((op_type, op, table_name, key, current))
+    if any(code is not None for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+
+    backups: list[tuple[str, dict[str, Any], Any]] = []
+    try:
+        for op_type, op, table_name, key, current in plans:
+            if op_type == "ConditionCheck":
+                continue
+            backups.append((table_name, key, copy.deepcopy(current)))
+            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            if op_type == "Put":
+                backend.put_item(table_name, op["Item"])
+            elif op_type == "Delete":
+                backend.delete_item(table_name, key)
+            else:
+                backend.update_item(
+                    table_name,
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+    except Exception:
+        for table_name, key, previous in reversed(backups):
+            if previous is None:
+                if backend.get_item(table_name, key) is not None:
+                    backend.delete_item(table_name, key)
+            else:
+                backend.put_item(table_name, previous.to_json()["Attributes"])
+        raise
+
+
+class _LazyQueueAttributes(dict[str, Any]):
+    _CHEAP = {"ContentBasedDeduplication": "content_based_deduplication", "FifoQueue": "fifo_queue"}
+
+    def __init__(self, queue: Any, compute: Any) -> None:
+        super().__init__()
+        self._queue = queue
+        self._compute = compute
+        self._complete = False
+
+    def _complete_now(self) -> None:
+        if not self._complete:
+            self.update(self._compute(self._queue))
+            self._complete = True
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        if not self._complete and key in self._CHEAP:
+            value = getattr(self._queue, self._CHEAP[key], None)
+            return default if value is None else value
+        self._complete_now()
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self._complete_now()
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self._complete_now()
+        return super().__contains__(key)
+
+    def __iter__(self) -> Any:
+        self._complete_now()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._complete_now()
+        return super().__len__()
+
+    def keys(self) -> Any:  # type: ignore[override]
+        self._complete_now()
+        return super().keys()
+
+    def items(self) -> Any:  # type: ignore[override]
+        self._complete_now()
+        return super().items()
+
+    def values(self) -> Any:  # type: ignore[override]
+        self._complete_now()
+        return super().values()
+
+    def copy(self) -> dict[str, Any]:
+        self._complete_now()
+        return dict(super().items())
+
+
+def _make_sqs_sends_cheap() -> None:
+    from moto.sqs.models import Queue
+
+    if getattr(Queue, "_inbox_lazy_attributes", False):
+        return
+    compute = Queue.attributes.fget  # type: ignore[attr-defined]
+    Queue.attributes = property(lambda queue: _LazyQueueAttributes(queue, compute))  # type: ignore[assignment]
+    Queue._inbox_lazy_attributes = True  # type: ignore[attr-defined]
+
+
+def apply_moto_patches() -> None:
+    _make_sqs_sends_cheap()
+    _make_dynamodb_atomic()
+
+
+def _make_dynamodb_atomic() -> None:
     from moto.dynamodb.models import DynamoDBBackend
 
+    if getattr(DynamoDBBackend, "_inbox_atomic", False):
+        return
+    DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     for name in _OPERATIONS:
         original = getattr(DynamoDBBackend, name, None)
-        if original is None or getattr(original, "_atomic", False):
+        if original is None:
             continue
 
         def locked(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
@@ -38,5 +201,5 @@ def make_dynamodb_atomic() -> None:
                 return __original(*args, **kwargs)
 
         functools.update_wrapper(locked, original)
-        locked._atomic = True  # type: ignore[attr-defined]
         setattr(DynamoDBBackend, name, locked)
+    DynamoDBBackend._inbox_atomic = True  # type: ignore[attr-defined]

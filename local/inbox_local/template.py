@@ -69,6 +69,22 @@ class Template:
         return self.resources[logical_id]["Properties"]
 
     @property
+    def parameter_defaults(self) -> dict[str, Any]:
+        return {
+            name: spec["Default"]
+            for name, spec in self.raw.get("Parameters", {}).items()
+            if "Default" in spec
+        }
+
+    def resources_of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        """Logical id -> Properties of every resource of that CloudFormation type."""
+        return {
+            logical_id: resource.get("Properties") or {}
+            for logical_id, resource in self.resources.items()
+            if resource["Type"] == resource_type
+        }
+
+    @property
     def functions(self) -> dict[str, FunctionSpec]:
         globals_ = self.raw.get("Globals", {}).get("Function", {})
         specs = {}

@@ -1,0 +1,359 @@
+"""A loopback stand-in for Meta's Graph API: records what would have been sent and answers like Meta.
+
+Graph routes (``/{version}/...``):
+
+* ``POST /{v}/{id}/messages``: Messenger / Instagram ``{"recipient_id", "message_id": "m_…"}``;
+  WhatsApp (``messaging_product: whatsapp``) ``{"messaging_product", "contacts",
+  "messages": [{"id": "wamid.…"}]}`` (``{"success": true}`` for a read receipt).
+* ``GET /{v}/{id}?fields=…``: a user profile (Messenger first/last name, Instagram name/username),
+  from the profile table or derived from the id. Without ``fields``: WhatsApp media metadata whose
+  ``url`` downloads from ``/_media/{id}`` here.
+* Other writes answer ``{"success": true}`` or a new id, other reads ``{"data": []}``.
+* A call without an access token (header or ``access_token`` parameter) gets Meta's error 2500.
+
+Control routes (never recorded): ``GET|DELETE /_control/requests``, ``POST|DELETE /_control/fail``,
+``GET|POST /_control/profiles``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from inbox_local.httpbase import BodyTooLarge, JsonRequestHandler, LoopbackServer
+
+log = logging.getLogger("inbox_local.graph")
+
+# The smallest valid PNG (1x1, transparent): what every /_media download returns.
+_PIXEL_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+
+
+def _trace_id() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(9)).decode("ascii")
+
+
+def meta_error(
+    message: str, code: int, error_type: str = "OAuthException", subcode: int | None = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"message": message, "type": error_type, "code": code, "fbtrace_id": _trace_id()}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    return {"error": error}
+
+
+@dataclass
+class FailureRule:
+    """Answer the next ``times`` matching calls (None: until cleared) with Meta's error shape."""
+
+    method: str | None
+    path_contains: str | None
+    body_contains: str | None
+    status: int
+    error: dict[str, Any]
+    times: int | None
+
+    def matches(self, method: str, path: str, raw_body: str) -> bool:
+        return (
+            (self.method is None or self.method == method)
+            and (self.path_contains is None or self.path_contains in path)
+            and (self.body_contains is None or self.body_contains in raw_body)
+        )
+
+
+class GraphStandIn:
+    """The stand-in's state and server. ``GraphStandIn(port=0).start()`` picks a free port."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._lock = threading.Lock()
+        self._requests: list[dict[str, Any]] = []
+        self._failures: list[FailureRule] = []
+        self._profiles: dict[str, dict[str, Any]] = {}
+        self._server = LoopbackServer(host, port, _handler_for(self))
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> GraphStandIn:
+        self._server.start("graph-standin")
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    @property
+    def port(self) -> int:
+        return self._server.port
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    # ------------------------------------------------------------------ control
+    def requests(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(entry) for entry in self._requests]
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    def fail(
+        self,
+        *,
+        status: int = 400,
+        error: dict[str, Any] | None = None,
+        method: str | None = None,
+        path_contains: str | None = None,
+        body_contains: str | None = None,
+        times: int | None = 1,
+    ) -> None:
+        body = dict(error or {})
+        body.setdefault("message", "(#100) Injected by the local Graph stand-in")
+        body.setdefault("type", "OAuthException")
+        body.setdefault("code", 100)
+        body.setdefault("fbtrace_id", _trace_id())
+        rule = FailureRule(
+            method=method.upper() if method else None,
+            path_contains=path_contains,
+            body_contains=body_contains,
+            status=status,
+            error=body,
+            times=times,
+        )
+        with self._lock:
+            self._failures.append(rule)
+
+    def clear_failures(self) -> None:
+        with self._lock:
+            self._failures.clear()
+
+    def set_profiles(self, profiles: dict[str, dict[str, Any]]) -> None:
+        with self._lock:
+            self._profiles.update(profiles)
+
+    def profiles(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return dict(self._profiles)
+
+    # ------------------------------------------------------------------ Graph behaviour
+    def _take_failure(self, method: str, path: str, raw_body: str) -> FailureRule | None:
+        with self._lock:
+            for rule in self._failures:
+                if rule.matches(method, path, raw_body):
+                    if rule.times is not None:
+                        rule.times -= 1
+                        if rule.times <= 0:
+                            self._failures.remove(rule)
+                    return rule
+        return None
+
+    def _record(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            entry["id"] = len(self._requests) + 1
+            self._requests.append(entry)
+
+    def handle(
+        self, method: str, target: str, headers: dict[str, str], raw_body: bytes
+    ) -> tuple[int, dict[str, Any] | bytes]:
+        """Answer one Graph call and record it (without the token's value)."""
+        parts = urlsplit(target)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        token_in_query = query.pop("access_token", None)
+        authorized = bool(headers.get("authorization", "").strip() or token_in_query)
+        body = _parse_body(headers.get("content-type", ""), raw_body)
+        text = raw_body.decode("utf-8", "replace")
+        failure = self._take_failure(method, parts.path, text)
+        response: dict[str, Any] | bytes
+        if failure is not None:
+            status, response = failure.status, {"error": dict(failure.error)}
+        else:
+            status, response = self._answer(method, parts.path, query, body, authorized)
+        self._record(
+            {
+                "at": time.time(),
+                "method": method,
+                "path": parts.path,
+                "query": query,
+                "headers": {name: value for name, value in headers.items() if name != "authorization"},
+                "authorized": authorized,
+                "body": body,
+                "status": status,
+                "response": response if isinstance(response, dict) else None,
+            }
+        )
+        return status, response
+
+    def _answer(
+        self, method: str, path: str, query: dict[str, str], body: Any, authorized: bool
+    ) -> tuple[int, dict[str, Any] | bytes]:
+        segments = [segment for segment in path.split("/") if segment]
+        if segments[:1] == ["_media"] and len(segments) == 2:
+            return 200, _PIXEL_PNG
+        if not authorized:
+            return 400, meta_error("An active access token must be used to query information.", 2500)
+        if len(segments) < 2:
+            return 400, meta_error("Unknown path components", 2500)
+        node, edge = segments[1], (segments[2] if len(segments) > 2 else None)
+        fields = body if isinstance(body, dict) else {}
+        if method == "POST" and edge == "messages":
+            return 200, _send_response(fields)
+        if method == "GET" and edge is None:
+            return 200, self._node(node, query)
+        if method == "GET":
+            return 200, {"data": [], "paging": {}}
+        if method == "POST" and edge in ("comments", "replies"):
+            return 200, {"id": f"{node}_{secrets.randbelow(10**15)}"}
+        if method == "POST" and edge in ("media", "message_attachments"):
+            new_id = str(10**15 + secrets.randbelow(10**15))
+            return 200, {"id": new_id} if edge == "media" else {"attachment_id": new_id}
+        return 200, {"success": True}
+
+    def _node(self, node: str, query: dict[str, str]) -> dict[str, Any]:
+        with self._lock:
+            configured = self._profiles.get(node)
+        if configured is None and "fields" not in query:
+            return self._media(node)
+        profile = {"id": node, **_default_profile(node, self.url), **(configured or {})}
+        wanted = [field.strip() for field in query.get("fields", "").split(",") if field.strip()]
+        if wanted:
+            return {key: value for key, value in profile.items() if key in wanted or key == "id"}
+        return profile
+
+    def _media(self, media_id: str) -> dict[str, Any]:
+        return {
+            "messaging_product": "whatsapp",
+            "url": f"{self.url}/_media/{media_id}",
+            "mime_type": "image/png",
+            "sha256": hashlib.sha256(_PIXEL_PNG).hexdigest(),
+            "file_size": len(_PIXEL_PNG),
+            "id": media_id,
+        }
+
+
+def _default_profile(user_id: str, base_url: str) -> dict[str, Any]:
+    suffix = user_id[-4:]
+    return {
+        "first_name": "Cliente",
+        "last_name": suffix,
+        "name": f"Cliente {suffix}",
+        "username": f"cliente_{user_id[-6:]}",
+        "profile_pic": f"{base_url}/_media/profile-{user_id}",
+    }
+
+
+def _send_response(body: dict[str, Any]) -> dict[str, Any]:
+    if body.get("messaging_product") == "whatsapp":
+        if body.get("status") == "read":
+            return {"success": True}
+        to = str(body.get("to", ""))
+        wamid = "wamid." + base64.b64encode(secrets.token_bytes(24)).decode("ascii")
+        return {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": to, "wa_id": "".join(ch for ch in to if ch.isdigit())}],
+            "messages": [{"id": wamid}],
+        }
+    recipient = body.get("recipient") or {}
+    if not isinstance(recipient, dict):
+        recipient = {}
+    recipient_id = recipient.get("id") or _stable_digits(
+        str(recipient.get("comment_id") or recipient.get("post_id") or recipient)
+    )
+    if "message" not in body and "sender_action" in body:
+        return {"recipient_id": str(recipient_id)}
+    return {"recipient_id": str(recipient_id), "message_id": "m_" + secrets.token_urlsafe(32)}
+
+
+def _stable_digits(value: str) -> str:
+    return str(int(hashlib.sha256(value.encode("utf-8")).hexdigest()[:13], 16))
+
+
+def _parse_body(content_type: str, raw: bytes) -> Any:
+    if not raw:
+        return None
+    kind = content_type.split(";", maxsplit=1)[0].strip().lower()
+    text = raw.decode("utf-8", "replace")
+    if kind == "application/json":
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    if kind == "application/x-www-form-urlencoded":
+        # Graph takes JSON-valued form fields (recipient={"id":…}): decode them for the record.
+        form: dict[str, Any] = {}
+        for key, value in parse_qsl(text, keep_blank_values=True):
+            try:
+                form[key] = json.loads(value) if value[:1] in ("{", "[") else value
+            except ValueError:
+                form[key] = value
+        return form
+    if kind.startswith("multipart/"):
+        return {"multipart": True, "bytes": len(raw)}
+    return text
+
+
+def _handler_for(standin: GraphStandIn) -> type[JsonRequestHandler]:
+    class GraphHandler(JsonRequestHandler):
+        def _dispatch(self) -> None:
+            path = urlsplit(self.path).path
+            try:
+                raw = self.read_body()
+            except BodyTooLarge:
+                self.close_connection = True
+                self.send_json(413, meta_error("(#100) The request body is too large", 100))
+                return
+            if path.startswith("/_control/"):
+                self._control(path, raw)
+                return
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            status, response = standin.handle(self.command, self.path, headers, raw)
+            if isinstance(response, bytes):
+                self.send_bytes(status, response, content_type="image/png")
+            else:
+                self.send_json(status, response, [("x-fb-trace-id", _trace_id())])
+            log.info("graph %s %s %d", self.command, path, status)
+
+        def _control(self, path: str, raw: bytes) -> None:
+            try:
+                payload = json.loads(raw) if raw else {}
+            except ValueError:
+                self.send_json(400, {"message": "control bodies are JSON"})
+                return
+            route = (self.command, path.rstrip("/"))
+            if route == ("GET", "/_control/requests"):
+                self.send_json(200, {"requests": standin.requests()})
+            elif route == ("DELETE", "/_control/requests"):
+                standin.clear_requests()
+                self.send_json(200, {"cleared": True})
+            elif route == ("POST", "/_control/fail"):
+                match = payload.get("match") or {}
+                standin.fail(
+                    status=int(payload.get("status", 400)),
+                    error=payload.get("error"),
+                    method=match.get("method"),
+                    path_contains=match.get("path_contains"),
+                    body_contains=match.get("body_contains"),
+                    times=payload.get("times", 1),
+                )
+                self.send_json(200, {"armed": True})
+            elif route == ("DELETE", "/_control/fail"):
+                standin.clear_failures()
+                self.send_json(200, {"cleared": True})
+            elif route == ("POST", "/_control/profiles"):
+                standin.set_profiles(payload.get("profiles", payload))
+                self.send_json(200, {"profiles": standin.profiles()})
+            elif route == ("GET", "/_control/profiles"):
+                self.send_json(200, {"profiles": standin.profiles()})
+            else:
+                self.send_json(404, {"message": "Not Found"})
+
+        do_GET = do_POST = do_DELETE = do_PUT = _dispatch
+
+    return GraphHandler

@@ -1,0 +1,167 @@
+"""Makes local data survive a restart: moto keeps everything in memory, so every table is dumped to
+``<data dir>/dynamodb/<table>.json`` (DynamoDB's JSON with type descriptors) and restored on start.
+
+Dumps are written to a temporary file and renamed, so a crash mid-write never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("inbox_local.persistence")
+
+DUMP_FORMAT = 1
+BATCH_WRITE_LIMIT = 25
+
+
+class CorruptSnapshot(ValueError):
+    pass
+
+
+class TableSnapshots:
+    def __init__(self, dynamodb: Any, data_dir: Path, table_names: list[str]) -> None:
+        self._dynamodb = dynamodb
+        self._dir = data_dir / "dynamodb"
+        self._tables = table_names
+        self._lock = threading.Lock()
+
+    def path_for(self, table_name: str) -> Path:
+        return self._dir / f"{table_name}.json"
+
+    def dump_all(self) -> dict[str, int]:
+        """Item count written per table."""
+        with self._lock:
+            self._dir.mkdir(parents=True, exist_ok=True)
+            return {table: self._dump(table) for table in self._tables}
+
+    def _dump(self, table_name: str) -> int:
+        items: list[dict[str, Any]] = []
+        for page in self._dynamodb.get_paginator("scan").paginate(TableName=table_name, ConsistentRead=True):
+            items.extend(page.get("Items", []))
+        target = self.path_for(table_name)
+        temporary = target.with_name(f".{target.name}.tmp")
+        with temporary.open("w", encoding="utf-8") as handle:
+            json.dump({"format": DUMP_FORMAT, "table": table_name, "items": items}, handle)
+        os.replace(temporary, target)
+        return len(items)
+
+    def restore_all(self) -> dict[str, int]:
+        """Item count restored per table that had a dump."""
+        restored = {}
+        for table_name in self._tables:
+            path = self.path_for(table_name)
+            if path.exists():
+                restored[table_name] = self._restore(table_name, path)
+        for orphan in sorted(set(self._dir.glob("*.json")) - {self.path_for(t) for t in self._tables}):
+            log.warning("%s: no such table in template.yaml any more, not restored", orphan.name)
+        return restored
+
+    def _restore(self, table_name: str, path: Path) -> int:
+        try:
+            with path.open(encoding="utf-8") as handle:
+                items = json.load(handle)["items"]
+        except (ValueError, KeyError) as error:
+            raise CorruptSnapshot(
+                f"{path} is not a table dump ({error}): `inbox-local reset` wipes it"
+            ) from error
+        for start in range(0, len(items), BATCH_WRITE_LIMIT):
+            requests = [{"PutRequest": {"Item": item}} for item in items[start : start + BATCH_WRITE_LIMIT]]
+            pending: dict[str, Any] = {table_name: requests}
+            while pending:
+                response = self._dynamodb.batch_write_item(RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}
+        return len(items)
+
+
+class Snapshotter:
+    """Dumps every ``interval`` seconds, but only when the write counter moved since the last dump."""
+
+    def __init__(
+        self,
+        snapshots: TableSnapshots,
+        write_counter: Callable[[], int],
+        interval: float,
+        stop: threading.Event,
+    ) -> None:
+        self._snapshots = snapshots
+        self._write_counter = write_counter
+        self._interval = interval
+        self._stop = stop
+        self._dumped_at_count = -1
+        self._thread = threading.Thread(target=self._run, name="snapshots", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    def dump_if_changed(self) -> None:
+        count = self._write_counter()
+        if count != self._dumped_at_count:
+            self._snapshots.dump_all()
+            # Writes that landed during the scan moved the counter: the next round dumps again.
+            self._dumped_at_count = count
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.dump_if_changed()
+            except Exception as error:
+                log.warning("snapshot failed, will retry: %r", error)
+
+
+class DataDirInUse(Exception):
+    pass
+
+
+class DataDirLock:
+    """A pid file: two stacks on one data directory would overwrite each other's dumps."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "stack.pid"
+
+    def holder(self) -> int | None:
+        try:
+            pid = int(self.path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        if pid == os.getpid():
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return pid
+        return pid
+
+    def acquire(self) -> None:
+        holder = self.holder()
+        if holder is not None:
+            raise DataDirInUse(f"another local stack (pid {holder}) uses {self.path.parent}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(str(os.getpid()))
+
+    def release(self) -> None:
+        try:
+            if self.path.read_text().strip() == str(os.getpid()):
+                self.path.unlink()
+        except OSError:
+            pass
+
+
+def reset_data_dir(data_dir: Path) -> list[Path]:
+    """Deletes the data directory; returns the files it held."""
+    if not data_dir.exists():
+        return []
+    files = sorted(path for path in data_dir.rglob("*") if path.is_file())
+    shutil.rmtree(data_dir)
+    return files

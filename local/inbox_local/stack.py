@@ -1,0 +1,346 @@
+"""The whole product on loopback: moto, the resources of template.yaml, the seeded demo, the event
+sources, the Graph API stand-in and the gateway, started and stopped in order.
+
+It sets process-wide environment variables (AWS_ENDPOINT_URL, TABLE_NAME…) that the project's
+modules read when first imported, so one process runs one stack: tests start it in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from inbox_local import aws
+from inbox_local.config import StackConfig
+from inbox_local.consumers import DeadLetters, RuleConsumer, ScheduleTimer, SqsConsumer
+from inbox_local.gateway import Gateway
+from inbox_local.graph_standin import GraphStandIn
+from inbox_local.invoker import FunctionLoadError, FunctionRegistry
+from inbox_local.persistence import DataDirLock, Snapshotter, TableSnapshots
+from inbox_local.resources import LocalResources, dead_letter_queue, provision
+from inbox_local.template import load_template
+
+log = logging.getLogger("inbox_local.stack")
+
+SCHEDULE_EVENT_TYPES = ("Schedule", "ScheduleV2")
+
+
+@dataclass(frozen=True)
+class StackUrls:
+    url: str
+    graph_url: str
+    aws_url: str
+    data_dir: str
+
+    @property
+    def docs_url(self) -> str:
+        return f"{self.url}/docs"
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "url": self.url,
+            "graph_url": self.graph_url,
+            "aws_url": self.aws_url,
+            "data_dir": self.data_dir,
+        }
+
+
+class LocalStack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.template = load_template(config.template_path)
+        self.resources: LocalResources | None = None
+        self.urls: StackUrls | None = None
+        self._lock = DataDirLock(config.data_dir)
+        self._aws: aws.LocalAws | None = None
+        self._session: Any = None
+        self._sqs: Any = None
+        self._graph: GraphStandIn | None = None
+        self._gateway: Gateway | None = None
+        self._functions = FunctionRegistry(self.template.functions)
+        self._consumers: list[SqsConsumer | RuleConsumer] = []
+        self._timers: list[ScheduleTimer] = []
+        self._snapshots: TableSnapshots | None = None
+        self._snapshotter: Snapshotter | None = None
+        self._dead_letters: DeadLetters | None = None
+        # Timers stop first, consumers after draining, snapshots last.
+        self._timers_stop = threading.Event()
+        self._consumers_stop = threading.Event()
+        self._snapshots_stop = threading.Event()
+        self._restored = False
+
+    # ------------------------------------------------------------------ start
+    def start(self) -> StackUrls:
+        config = self.config
+        self._lock.acquire()
+        try:
+            self._aws = aws.LocalAws(config.host, config.aws_port)
+            self._aws.start()
+            aws.use_local_aws(self._aws.endpoint_url, config.region)
+            self._graph = GraphStandIn(config.host, config.graph_port).start()
+            # Bound now, so a busy port fails the start before any data is touched; served last.
+            self._gateway = Gateway(
+                config.host,
+                config.port,
+                self.template.http_routes,
+                self._functions,
+                config.jwt_secret,
+                config.web_root,
+                control=self,
+            )
+
+            dynamodb = self._client("dynamodb")
+            sqs = self._client("sqs")
+            self.resources = provision(
+                self.template, dynamodb, sqs, self._client("events"), config.region, config.event_bus_name
+            )
+            environment = self._function_environment(self.resources, self._graph.url)
+            os.environ.update(environment)
+            self._provision_secrets(environment)
+
+            self._snapshots = TableSnapshots(dynamodb, config.data_dir, list(self.resources.tables.values()))
+            restored = self._snapshots.restore_all()
+            self._restored = True
+            if restored:
+                log.info("restored %s", ", ".join(f"{t} ({n} items)" for t, n in restored.items()))
+            from inbox_local.seed import seed_if_empty  # imports inbox_crm: only now that env is set
+
+            seed_if_empty()
+
+            self._dead_letters = DeadLetters(sqs)
+            self._start_event_sources(self.resources, sqs)
+            self._snapshotter = Snapshotter(
+                self._snapshots,
+                lambda: self._aws.dynamodb_writes if self._aws else 0,
+                config.snapshot_seconds,
+                self._snapshots_stop,
+            )
+            self._snapshotter.start()
+            self._gateway.start()
+        except BaseException:
+            self.stop()
+            raise
+        self.urls = StackUrls(
+            url=self._gateway.url,
+            graph_url=self._graph.url,
+            aws_url=self._aws.endpoint_url,
+            data_dir=str(config.data_dir),
+        )
+        return self.urls
+
+    def _client(self, service: str) -> Any:
+        assert self._aws is not None
+        if self._session is None:
+            # One session: each new one would parse botocore's service models again (~100 ms a client).
+            self._session = aws.session(self.config.region)
+        return self._session.client(service, endpoint_url=self._aws.endpoint_url)
+
+    def _function_environment(self, resources: LocalResources, graph_url: str) -> dict[str, str]:
+        """Every function's template environment (one process hosts them all), then the local values."""
+        environment: dict[str, str] = {}
+        for spec in self.template.functions.values():
+            for name, value in resources.function_environment(spec).items():
+                if name in environment and environment[name] != value:
+                    log.warning(
+                        "%s sets %s differently from another function: the first value wins",
+                        spec.logical_id,
+                        name,
+                    )
+                environment.setdefault(name, value)
+        config = self.config
+        # Metrics are disabled locally, and every handler that adds none would warn about it.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        environment.update(
+            {
+                "META_APP_SECRET": config.meta_app_secret,
+                "META_VERIFY_TOKEN": config.meta_verify_token,
+                "META_APP_ID": config.meta_app_id,
+                "LOCAL_PAGE_TOKENS": config.page_tokens,
+                "GRAPH_API_BASE_URL": graph_url,
+                # No X-Ray daemon, and no metrics backend to read EMF lines locally.
+                "POWERTOOLS_TRACE_DISABLED": os.environ.get("POWERTOOLS_TRACE_DISABLED", "true"),
+                "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
+            }
+        )
+        return environment
+
+    def _provision_secrets(self, environment: dict[str, str]) -> None:
+        """The page-token secret AWS would hold, with the dev tokens: tokens of accounts missing from
+        LOCAL_PAGE_TOKENS are looked up there. (The Meta app secret and verify token always come from
+        the environment locally: moto's SSM would add about two seconds to every start.)"""
+        config = self.config
+        if environment.get("PAGE_TOKENS_SECRET_NAME"):
+            tokens = dict(pair.split("=", 1) for pair in config.page_tokens.split(",") if "=" in pair)
+            self._client("secretsmanager").create_secret(
+                Name=environment["PAGE_TOKENS_SECRET_NAME"], SecretString=json.dumps(tokens)
+            )
+
+    def _start_event_sources(self, resources: LocalResources, sqs: Any) -> None:
+        assert self._dead_letters is not None
+        for spec, event_name, props in self.template.events_of_type("SQS"):
+            queue = resources.queue_for(props.get("Queue"))
+            if queue is None:
+                log.warning(
+                    "%s.%s: queue %s is not in the template", spec.logical_id, event_name, props.get("Queue")
+                )
+                continue
+            self._consumers.append(
+                SqsConsumer(
+                    self._functions[spec.logical_id],
+                    event_name,
+                    queue,
+                    props,
+                    self._client("sqs"),
+                    self.config.region,
+                    self._consumers_stop,
+                )
+            )
+        for binding in resources.rules:
+            self._consumers.append(
+                RuleConsumer(
+                    self._functions[binding.function.logical_id],
+                    binding.rule_name,
+                    binding.queue,
+                    binding.properties,
+                    dead_letter_queue(resources, sqs, binding.rule_name, binding.properties),
+                    self._dead_letters,
+                    self._client("sqs"),
+                    self._consumers_stop,
+                )
+            )
+        for event_type in SCHEDULE_EVENT_TYPES:
+            for spec, event_name, props in self.template.events_of_type(event_type):
+                self._timers.append(
+                    ScheduleTimer(
+                        self._functions[spec.logical_id],
+                        event_type,
+                        event_name,
+                        props,
+                        self.config.schedule_seconds,
+                        self.config.region,
+                        dead_letter_queue(resources, sqs, f"{spec.logical_id}{event_name}", props),
+                        self._dead_letters,
+                        self._timers_stop,
+                    )
+                )
+        for source in [*self._consumers, *self._timers]:
+            source.start()
+
+    # ------------------------------------------------------------------ stop
+    def stop(self) -> None:
+        """Stops taking requests, lets the queues drain, saves the data, then stops the rest."""
+        if self._gateway is not None:
+            self._gateway.stop()
+            self._gateway = None
+        self._timers_stop.set()
+        for timer in self._timers:
+            timer.join(timeout=5)
+        if self._consumers:
+            self._drain()
+        self._consumers_stop.set()
+        for consumer in self._consumers:
+            consumer.join(timeout=5)
+        self._snapshots_stop.set()
+        if self._snapshotter is not None:
+            self._snapshotter.join(timeout=5)
+        if self._snapshots is not None and self._restored:
+            try:
+                saved = self._snapshots.dump_all()
+                log.info(
+                    "saved %s to %s",
+                    ", ".join(f"{t} ({n} items)" for t, n in saved.items()),
+                    self.config.data_dir,
+                )
+            except Exception:
+                log.exception("the final snapshot failed: changes since the last one are lost")
+        self._restored = False
+        if self._graph is not None:
+            self._graph.stop()
+            self._graph = None
+        if self._aws is not None:
+            self._aws.stop()
+            self._aws = None
+        self._lock.release()
+
+    def _drain(self) -> None:
+        deadline = time.monotonic() + self.config.drain_seconds
+        queued = self._queued_messages()
+        while time.monotonic() < deadline:
+            if not any(visible for visible, _ in queued.values()) and not any(
+                c.busy for c in self._consumers
+            ):
+                break
+            time.sleep(0.1)
+            queued = self._queued_messages()
+        left = {name: visible + hidden for name, (visible, hidden) in queued.items() if visible + hidden}
+        if left:
+            # Messages waiting out a visibility timeout after a failure, or a slow consumer.
+            log.warning("queues not empty at shutdown, dropped: %s", left)
+
+    def _queued_messages(self) -> dict[str, tuple[int, int]]:
+        if self._aws is None:
+            return {}
+        sqs = self._sqs = self._sqs or self._client("sqs")
+        counts = {}
+        for consumer in self._consumers:
+            try:
+                attributes = sqs.get_queue_attributes(
+                    QueueUrl=consumer.queue.url,
+                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                )["Attributes"]
+            except Exception as error:
+                log.debug("cannot count %s: %r", consumer.queue.name, error)
+                continue
+            counts[consumer.queue.name] = (
+                int(attributes["ApproximateNumberOfMessages"]),
+                int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+            )
+        return counts
+
+    # ------------------------------------------------------------------ /_local/ controls
+    def fire_schedule(self, function: str) -> tuple[int, dict[str, Any]]:
+        timers = [t for t in self._timers if function in (t.function.name, t.schedule_name)]
+        if not timers:
+            known = sorted({t.function.name for t in self._timers})
+            return 404, {"message": f"No schedule for {function}", "schedules": known}
+        results = []
+        for timer in timers:
+            outcome: dict[str, Any] = {"schedule": timer.schedule_name}
+            try:
+                outcome.update(ok=True, result=_jsonable(timer.fire_now()))
+            except FunctionLoadError as error:
+                outcome.update(ok=False, error=str(error))
+            except Exception as error:
+                outcome.update(ok=False, error=repr(error))
+            results.append(outcome)
+        status = 200 if all(result["ok"] for result in results) else 500
+        return status, {"function": timers[0].function.name, "results": results}
+
+    def status(self) -> dict[str, Any]:
+        resources = self.resources
+        return {
+            "functions": self._functions.status(),
+            "consumers": [consumer.status() for consumer in self._consumers],
+            "schedules": [timer.status() for timer in self._timers],
+            "dead_letters": self._dead_letters.entries() if self._dead_letters else [],
+            "resources": {
+                "tables": dict(resources.tables) if resources else {},
+                "queues": {k: q.url for k, q in resources.queues.items()} if resources else {},
+                "buses": dict(resources.buses) if resources else {},
+                "rules": [rule.rule_name for rule in resources.rules] if resources else [],
+            },
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)
