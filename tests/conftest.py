@@ -18,12 +18,13 @@ os.environ.update(
         "EVENT_BUS_NAME": "inbox-test",
         "META_APP_SECRET": "test-app-secret,second-app-secret",
         "META_VERIFY_TOKEN": "test-verify-token",
-        "META_APP_ID": "111111111111111",
+        "META_APP_ID": "999999999999999",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "InboxCRMTest",
         "POWERTOOLS_SERVICE_NAME": "inbox-crm-test",
         "POWERTOOLS_DEV": "false",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_METRICS_DISABLED": "true",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)

@@ -21,6 +21,7 @@ def prepare() -> None:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "ERROR",
             "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+            "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_SERVICE_NAME": "bench",
         }
     )
@@ -35,13 +36,13 @@ def fresh_aws() -> Iterator[None]:
     from inbox_crm.aws import reset_clients
     from inbox_crm.domain.routing import forget_routes
     from inbox_crm.settings import get_settings
-    from inbox_local.moto_atomic import make_dynamodb_atomic
+    from inbox_local.moto_patches import apply_moto_patches
     from inbox_local.template import load_template, table_create_kwargs
 
     get_settings.cache_clear()
     reset_clients()
     forget_routes()
-    make_dynamodb_atomic()
+    apply_moto_patches()
     with mock_aws():
         settings = get_settings()
         boto3.client("dynamodb").create_table(**table_create_kwargs(load_template(), settings.table_name))

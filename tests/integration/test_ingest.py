@@ -160,7 +160,7 @@ def test_only_customer_events_move_the_window_clock(registered: World) -> None:
 
 
 def test_our_own_app_echo_is_recorded_as_ours(registered: World) -> None:
-    ingest(unit(UnitKind.ECHO, text="enviado por la app", echo_app_id="111111111111111"))
+    ingest(unit(UnitKind.ECHO, text="enviado por la app", echo_app_id="999999999999999"))
     [message] = _messages(_only_conversation().conversation_id)
     assert message.origin == "app"
     assert message.direction == "outbound"
@@ -317,7 +317,8 @@ def test_comments_are_their_own_conversation_per_post_and_the_pages_own_are_quie
 def test_unknown_account_is_recorded_not_lost(registered: World) -> None:
     result = ingest(unit(account_id="999"))
     assert result.outcome == "unrouted"
-    [record] = _items(UnroutedDelivery)
+    assert ingest(unit(account_id="999")).outcome == "duplicate"
+    [record] = [item for item in _items(UnroutedDelivery) if item.pk == "UNROUTED"]
     assert record.account_id == "999"
     assert record.reason == "unknown_account"
     assert _items(Conversation) == []

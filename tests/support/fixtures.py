@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import boto3
 import pytest
 from moto import mock_aws
 
-from inbox_local.moto_atomic import make_dynamodb_atomic
+from inbox_crm.aws import client
+from inbox_local.graph_standin import GraphStandIn
+from inbox_local.moto_patches import apply_moto_patches
 from inbox_local.template import load_template, table_create_kwargs
 from support.api import ApiClient
 from support.pipeline import Pipeline
@@ -14,13 +15,15 @@ from support.world import World
 
 
 def _forget_caches() -> None:
-    from inbox_crm.aws import reset_clients
+    # boto3 clients are kept: moto intercepts at the botocore level, so a client created under an
+    # earlier mock talks to the current one, and creating clients is the slowest part of a test.
+    from inbox_crm.domain.channels import forget_touches
     from inbox_crm.domain.routing import forget_routes
     from inbox_crm.settings import get_settings
 
     get_settings.cache_clear()
-    reset_clients()
     forget_routes()
+    forget_touches()
 
 
 @pytest.fixture
@@ -29,12 +32,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from inbox_crm.settings import get_settings
 
     _forget_caches()
-    make_dynamodb_atomic()
+    apply_moto_patches()
     settings = get_settings()
     with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name=settings.region)
-        dynamodb.create_table(**table_create_kwargs(load_template(), settings.table_name))
-        boto3.client("events", region_name=settings.region).create_event_bus(Name=settings.event_bus_name)
+        client("dynamodb").create_table(**table_create_kwargs(load_template(), settings.table_name))
+        client("events").create_event_bus(Name=settings.event_bus_name)
         yield
     _forget_caches()
 
@@ -59,3 +61,15 @@ def world(aws: None) -> World:
 @pytest.fixture
 def api(world: World) -> ApiClient:
     return ApiClient(world)
+
+
+@pytest.fixture
+def graph(monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphStandIn]:
+    """The local Graph API stand-in on a free loopback port, used by the Graph client."""
+    stand_in = GraphStandIn(port=0).start()
+    monkeypatch.setenv("GRAPH_API_BASE_URL", stand_in.url)
+    monkeypatch.setenv("LOCAL_PAGE_TOKENS", "100200300400=page-token,100000000000555=wa-token")
+    _forget_caches()
+    yield stand_in
+    stand_in.stop()
+    _forget_caches()

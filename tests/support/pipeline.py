@@ -9,8 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-
+from inbox_crm.aws import client
 from inbox_local.apigw import http_api_event, lambda_context
 from support.api import Reply
 
@@ -36,11 +35,11 @@ class Pipeline:
     def __init__(self, queue_url: str, capture_url: str) -> None:
         self.queue_url = queue_url
         self.capture_url = capture_url
-        self.sqs = boto3.client("sqs")
+        self.sqs = client("sqs")
 
     @classmethod
     def create(cls, bus_name: str) -> Pipeline:
-        sqs = boto3.client("sqs")
+        sqs = client("sqs")
         queue_url = sqs.create_queue(
             QueueName="inbound.fifo",
             Attributes={"FifoQueue": "true", "VisibilityTimeout": "0", "DeduplicationScope": "messageGroup"},
@@ -49,7 +48,7 @@ class Pipeline:
         capture_arn = sqs.get_queue_attributes(QueueUrl=capture_url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
-        events = boto3.client("events")
+        events = client("events")
         events.put_rule(
             Name="capture-all", EventBusName=bus_name, EventPattern=json.dumps({"source": ["inbox.crm"]})
         )
@@ -116,6 +115,36 @@ class Pipeline:
                     self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
             results.append(result)
         return results
+
+    def take_queued(self) -> list[dict[str, Any]]:
+        """Every queued message body and group, read from the queue's backend store in one go: moto's
+        ReceiveMessage walks the whole queue per call, which is quadratic for a 1000-unit batch."""
+        from moto.sqs.models import sqs_backends
+
+        queue_name = self.queue_url.rsplit("/", 1)[1]
+        queue = sqs_backends["123456789012"]["us-east-1"].queues[queue_name]
+        taken = [{"body": message.body, "group": message.group_id} for message in queue.messages]
+        self.sqs.purge_queue(QueueUrl=self.queue_url)
+        return taken
+
+    def ingest_bodies(self, bodies: list[str]) -> None:
+        """Feed message bodies to the ingest function ten at a time, as the SQS trigger does."""
+        from ingest_handler import lambda_handler
+
+        for start in range(0, len(bodies), 10):
+            records = [
+                {
+                    "messageId": f"m-{start + index}",
+                    "receiptHandle": "r",
+                    "body": body,
+                    "attributes": {"MessageGroupId": "g"},
+                    "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                }
+                for index, body in enumerate(bodies[start : start + 10])
+            ]
+            result = lambda_handler({"Records": records}, lambda_context("IngestFunction"))
+            assert result["batchItemFailures"] == []
 
     def events(self, name: str | None = None) -> list[CapturedEvent]:
         captured = []

@@ -92,9 +92,19 @@ def _as_lambda(response: Response[str]) -> dict[str, Any]:
 
 
 def _register_routes() -> None:
-    from inbox_crm.api import routes_channels, routes_conversations, routes_me, routes_webhooks
+    from inbox_crm.api import (
+        routes_channels,
+        routes_contacts,
+        routes_conversations,
+        routes_me,
+        routes_messages,
+        routes_tags,
+        routes_webhooks,
+    )
 
-    for module in (routes_me, routes_channels, routes_conversations, routes_webhooks):
+    for module in (routes_me, routes_channels, routes_conversations, routes_messages, routes_webhooks):
+        app.include_router(module.router)
+    for module in (routes_contacts, routes_tags):
         app.include_router(module.router)
 
 

@@ -6,13 +6,16 @@ the same transaction as the channel, so two workspaces can never claim the same 
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
+
+from pynamodb.exceptions import UpdateError
 
 from inbox_crm.errors import Conflict, NotFound
 from inbox_crm.ids import new_id
 from inbox_crm.store.models import ChannelAccount, ChannelRoute, ws_pk
-from inbox_crm.store.transactions import TransactionConflict, transaction
-from inbox_crm.timeutil import utcnow
+from inbox_crm.store.transactions import TransactionConflict, condition_failed, transaction
+from inbox_crm.timeutil import to_millis, utcnow
 
 # Meta unsubscribes an app from a Page / IG account after an hour of failed deliveries.
 SILENCE_HORIZON = timedelta(hours=1)
@@ -106,3 +109,62 @@ def is_silent(channel: ChannelAccount, now: datetime | None = None) -> bool:
     if channel.last_webhook_at is None:
         return False
     return (now or utcnow()) - channel.last_webhook_at > SILENCE_HORIZON
+
+
+# ------------------------------------------------------------------ watchdog
+
+WATCH_SHARD = "WATCH#0"
+_TOUCH_INTERVAL_SECONDS = 60.0
+_touched: dict[str, float] = {}
+
+
+def record_webhook_seen(workspace_id: str, channel_id: str, now: datetime | None = None) -> None:
+    """Remember when the account last delivered, at most one write a minute per container; the
+    channel becomes due on gsi2 at the silence horizon, where the scheduler's watchdog finds it."""
+    clock = time.monotonic()
+    if clock - _touched.get(channel_id, -_TOUCH_INTERVAL_SECONDS) < _TOUCH_INTERVAL_SECONDS:
+        return
+    _touched[channel_id] = clock
+    now = now or utcnow()
+    due = now + SILENCE_HORIZON
+    channel = ChannelAccount(*ChannelAccount.key(workspace_id, channel_id))
+    try:
+        channel.update(
+            actions=[
+                ChannelAccount.last_webhook_at.set(now),
+                ChannelAccount.gsi2pk.set(WATCH_SHARD),
+                ChannelAccount.gsi2sk.set(f"{to_millis(due):013d}#{workspace_id}#{channel_id}"),
+            ],
+            condition=ChannelAccount.status == "active",
+        )
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+
+
+def silent_channels(now: datetime | None = None, limit: int = 100) -> list[ChannelAccount]:
+    """Channels whose last webhook is older than the horizon and not yet reported (one Query)."""
+    upper = f"{to_millis(now or utcnow()):013d}#~"
+    return [
+        item
+        for item in ChannelAccount.due_index.query(WATCH_SHARD, ChannelAccount.gsi2sk <= upper, limit=limit)
+        if isinstance(item, ChannelAccount)
+    ]
+
+
+def mark_silence_reported(channel: ChannelAccount) -> bool:
+    """Take the channel off the watch list once; a webhook arriving meanwhile wins."""
+    try:
+        channel.update(
+            actions=[ChannelAccount.gsi2pk.remove(), ChannelAccount.gsi2sk.remove()],
+            condition=ChannelAccount.gsi2sk == channel.gsi2sk,
+        )
+    except UpdateError as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def forget_touches() -> None:
+    _touched.clear()

@@ -45,6 +45,11 @@ def enrich_identity(workspace_id: str, identity_id: str, client: GraphClient | N
             raise  # the event's retry policy tries again later; the message is long stored
         return status
     _apply_profile(identity, profile)
+    if identity.contact_id:
+        from inbox_crm.domain.contacts import refresh_identity
+
+        # Linked before the profile arrived: the contact's name and Instagram username catch up.
+        refresh_identity(workspace_id, identity_id)
     return "fetched"
 
 

@@ -35,6 +35,9 @@ from inbox_crm.store.models import (
 from inbox_crm.store.transactions import TransactionConflict, condition_failed, transaction
 from inbox_crm.timeutil import from_millis, to_millis, utcnow
 
+from .channels import record_webhook_seen
+from .inbox_index import index as _index
+from .inbox_index import reindex_actions as _reindex_actions
 from .operators import UNROUTED_PARTITION
 from .routing import Route, resolve_route
 
@@ -91,6 +94,7 @@ def ingest(unit: InboundUnit, correlation_id: str | None = None) -> IngestResult
     route = resolve_route(unit.platform, unit.account_id)
     if route is None:
         return _record_for_operators(unit, "unknown_account")
+    record_webhook_seen(route.workspace_id, route.channel_id)
     if not unit.customer_id:
         return _record_for_operators(unit, "no_customer_id")
     handler = _HANDLERS.get(unit.kind)
@@ -110,6 +114,7 @@ def ingest(unit: InboundUnit, correlation_id: str | None = None) -> IngestResult
 
 
 def _record_for_operators(unit: InboundUnit, reason: str) -> IngestResult:
+    """Keep routing facts (never content) of a delivery we cannot use; a redelivery adds nothing."""
     now = utcnow()
     delivery_id = stable_id("unr", unit.dedupe_key)
     item = UnroutedDelivery(
@@ -125,7 +130,21 @@ def _record_for_operators(unit: InboundUnit, reason: str) -> IngestResult:
         created_at=now,
         expires_at=_UNROUTED_RETENTION,
     )
-    item.save()
+    # Listed by arrival time; a marker keyed by the delivery id makes a redelivery add nothing.
+    marker = UnroutedDelivery(
+        f"{UNROUTED_PARTITION}#SEEN#{delivery_id}",
+        "SEEN",
+        delivery_id=delivery_id,
+        reason=reason,
+        received_at=now,
+        expires_at=_UNROUTED_RETENTION,
+    )
+    try:
+        with transaction() as tx:
+            tx.save(marker, condition=UnroutedDelivery.pk.does_not_exist())
+            tx.save(item)
+    except TransactionConflict:
+        return IngestResult("duplicate")
     logger.info("webhook unit recorded for operators", extra={"reason": reason, "platform": unit.platform})
     return IngestResult("unrouted" if reason == "unknown_account" else "recorded")
 
@@ -306,16 +325,6 @@ def _new_conversation(
     return conversation
 
 
-def _index(conversation: Conversation) -> None:
-    """gsi1 keeps the inbox: by workspace and status, newest activity first; hidden ones are left out."""
-    if conversation.hidden:
-        conversation.gsi1pk = None
-        conversation.gsi1sk = None
-        return
-    conversation.gsi1pk = Conversation.inbox_pk(conversation.workspace_id, conversation.status)
-    conversation.gsi1sk = f"{to_millis(conversation.last_activity_at):013d}#{conversation.conversation_id}"
-
-
 def _link(workspace_id: str, identity_id: str, conversation_id: str, at_ms: int) -> IdentityConversation:
     return IdentityConversation(
         Identity.pk_for(workspace_id, identity_id),
@@ -379,13 +388,6 @@ def _conversation_update(
     return actions, condition
 
 
-def _reindex_actions(conversation: Conversation) -> list[Any]:
-    _index(conversation)
-    if conversation.gsi1pk is None:
-        return [Conversation.gsi1pk.remove(), Conversation.gsi1sk.remove()]
-    return [Conversation.gsi1pk.set(conversation.gsi1pk), Conversation.gsi1sk.set(conversation.gsi1sk)]
-
-
 # ------------------------------------------------------------------ inbound messages
 
 
@@ -411,6 +413,13 @@ def _store_message_like(context: _Context, *, kind: str) -> IngestResult:
         conversation_id = identity.conversation_id  # a number change handed it over
         if conversation_id != direct_conversation_id(identity_id):
             snapshot.conversation = _get_conversation(workspace_id, conversation_id)
+    echo_of_ours = (
+        unit.kind == UnitKind.ECHO
+        and snapshot.conversation is not None
+        and _reconcile_echo(context, snapshot.conversation, message_id)
+    )
+    if echo_of_ours:
+        return IngestResult("duplicate")
     deleted_early = snapshot.pointer is not None and snapshot.pointer.state == "deleted"
     direction = "outbound" if from_business else "inbound"
     origin = _origin(unit) if from_business else "customer"
@@ -429,12 +438,27 @@ def _store_message_like(context: _Context, *, kind: str) -> IngestResult:
 
     with transaction() as tx:
         new_identity = identity is None
+        conversation = snapshot.conversation
         if identity is None:
             identity = _new_identity(context, identity_id, direct_conversation_id(identity_id))
             tx.save(identity, condition=Identity.pk.does_not_exist())
-        elif unit.customer_name and not identity.display_name:
-            tx.update(identity, actions=[Identity.display_name.set(unit.customer_name)])
-        conversation = snapshot.conversation
+        else:
+            # A new conversation copies the identity's contact and block state: they must still hold
+            # when it is written (a link or a block may be happening right now).
+            guard = (
+                (
+                    Identity.contact_id.does_not_exist()
+                    if identity.contact_id is None
+                    else Identity.contact_id == identity.contact_id
+                )
+                & (Identity.blocked == bool(identity.blocked))
+                if conversation is None
+                else None
+            )
+            if unit.customer_name and not identity.display_name:
+                tx.update(identity, actions=[Identity.display_name.set(unit.customer_name)], condition=guard)
+            elif guard is not None:
+                tx.condition_check(Identity, identity.pk, identity.sk, condition=guard)
         opened = False
         if conversation is None:
             conversation = _new_conversation(
@@ -476,6 +500,13 @@ def _store_message_like(context: _Context, *, kind: str) -> IngestResult:
 
     if new_identity:
         events.append(_event(context, "IdentityCreated", identity.identity_id, _identity_data(identity)))
+    if new_identity and identity.platform == "whatsapp" and direction == "inbound":
+        # Contacts (issue 4): a first message from a number that is a contact's phone links the sender
+        # to that contact (the seeds' rule; contacts.auto_link_whatsapp). It updates `identity` in place,
+        # so the events below carry the contact, and a blocked contact's message stays silent.
+        from .contacts import auto_link_whatsapp
+
+        events += auto_link_whatsapp(identity, context.correlation_id)
     if identity.blocked or not user_originated:
         return IngestResult("stored", events)
     data = _message_event_data(context, identity, conversation, message)
@@ -484,6 +515,46 @@ def _store_message_like(context: _Context, *, kind: str) -> IngestResult:
     name = "CommentReceived" if is_comment else "MessageReceived"
     events.append(_event(context, name, message_id, data))
     return IngestResult("stored", events)
+
+
+_RECONCILE_WINDOW = 50  # our recent sends an echo may belong to
+
+
+def _reconcile_echo(context: _Context, conversation: Conversation, pointer_message_id: str) -> bool:
+    """An echo of a message we sent from the product is that message, not a new one.
+
+    Messenger echoes carry the metadata we sent (our message id). Instagram echoes carry none, and
+    may beat our send's own bookkeeping: they match a queued or sending message with the same text.
+    """
+    unit = context.unit
+    ours = None
+    for message in Message.query(
+        conversation.pk, Message.sk.startswith("MSG#"), scan_index_forward=False, limit=_RECONCILE_WINDOW
+    ):
+        if not isinstance(message, Message) or message.direction != "outbound" or not message.sender_kind:
+            continue
+        if unit.echo_metadata and message.message_id == unit.echo_metadata:
+            ours = message
+            break
+        if not unit.echo_metadata and message.status in ("queued", "sending") and message.text == unit.text:
+            ours = message
+            break
+    if ours is None:
+        return False
+    pointer = MessagePointer(
+        *MessagePointer.key(context.workspace_id, pointer_message_id),
+        message_id=ours.message_id,
+        conversation_id=ours.conversation_id,
+        message_sk=ours.sk,
+        state="stored",
+        created_at=utcnow(),
+    )
+    try:
+        pointer.save(condition=MessagePointer.pk.does_not_exist())
+    except PutError as error:
+        if not condition_failed(error):
+            raise
+    return True
 
 
 def _origin(unit: InboundUnit) -> str:
@@ -779,6 +850,10 @@ def _apply_number_change(context: _Context) -> IngestResult:
                 ],
                 condition=Conversation.pk.exists(),
             )
+    if old.contact_id:
+        from .contacts import refresh_identity
+
+        refresh_identity(workspace_id, new_id_)  # the contact's WhatsApp phone follows the number
     data = {"old_identity_id": old_id, "identity_id": new_id_, "conversation_id": old.conversation_id}
     return IngestResult("updated", [_event(context, "IdentityMoved", f"{old_id}:{new_id_}", data)])
 

@@ -22,7 +22,19 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "channels.read": ALL,
     "channels.manage": ADMINS,
     "conversations.read": ALL,
+    "messages.send": ALL,
     "webhooks.unrouted.read": ADMINS,
+    "contacts.read": ALL,
+    "contacts.write": ALL,
+    "contacts.tag": ALL,
+    "contacts.block": ALL,
+    "contacts.unblock": ADMINS,
+    "contacts.unlink": ADMINS,
+    "contacts.delete": ADMINS,
+    "tags.read": ALL,
+    "tags.manage": ADMINS,
+    "custom_fields.read": ALL,
+    "custom_fields.manage": ADMINS,
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -30,7 +42,19 @@ DESCRIPTIONS: dict[str, str] = {
     "channels.read": "List the workspace's Pages, Instagram accounts and WhatsApp numbers",
     "channels.manage": "Register and remove channel accounts",
     "conversations.read": "Read the inbox: conversations and their messages",
+    "messages.send": "Reply, send templates, answer comments and schedule messages",
     "webhooks.unrouted.read": "See validly signed webhook deliveries that could not be routed",
+    "contacts.read": "Search, list and view contacts",
+    "contacts.write": "Create and edit contacts; create or associate a contact from a conversation",
+    "contacts.tag": "Add existing tags to contacts and remove them (one contact or in bulk)",
+    "contacts.block": "Block a contact: its conversations close and leave the inbox",
+    "contacts.unblock": "Unblock a contact",
+    "contacts.unlink": "Remove a channel (a conversation's sender) from its contact",
+    "contacts.delete": "Delete a contact (kept as an audit record; its conversations stay)",
+    "tags.read": "List the workspace's tags",
+    "tags.manage": "Create tags",
+    "custom_fields.read": "List the workspace's custom contact fields",
+    "custom_fields.manage": "Define custom contact fields",
 }
 
 

@@ -17,6 +17,11 @@ Conversation          WS#<ws>#CONV#<conversation id>      CONVERSATION   (gsi1: 
 Message               WS#<ws>#CONV#<conversation id>      MSG#<platform ms>#<message id>
 MessagePointer        WS#<ws>#MID#<message id>            MID
 Contact               WS#<ws>#CONTACT#<contact id>        CONTACT
+ContactSearchEntry    WS#<ws>#SEARCH#<token[:2]>          <token>#<contact id>
+ContactLookup         WS#<ws>#LOOKUP#<kind>#<value>       CONTACT#<contact id>
+ContactListing        WS#<ws>#CLIST#<listing>             CONTACT#<contact id>
+Tag                   WS#<ws>                             TAG#<tag id>
+CustomField           WS#<ws>                             FIELD#<field key>
 UnroutedDelivery      UNROUTED                            <received ms>#<id>
 ====================  ==================================  =====================================
 
@@ -62,6 +67,22 @@ class InboxIndex(GlobalSecondaryIndex["InboxItem"]):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
+class DueIndex(GlobalSecondaryIndex["InboxItem"]):
+    """gsi2: what is due, by shard and due time (scheduled sends, flow waits, broadcast batches).
+
+    Sparse: only items waiting for a time carry the keys; the scheduler queries each shard for
+    ``gsi2sk <= now`` and claims items with a conditional write, so its cost follows what is due,
+    not how much is scheduled.
+    """
+
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
 class InboxItem(Model):
     class Meta:
         table_name = _settings.table_name
@@ -72,10 +93,13 @@ class InboxItem(Model):
     item_type = DiscriminatorAttribute(attr_name="type")
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
     created_at = UTCDateTimeAttribute(null=True)
 
     inbox_index = InboxIndex()
+    due_index = DueIndex()
 
 
 class Workspace(InboxItem, discriminator="Workspace"):
@@ -245,10 +269,41 @@ class Message(InboxItem, discriminator="Message"):
     status_history: ListAttribute[Any] = ListAttribute(null=True)  # [{status, at}] as Meta reported them
     error_code = UnicodeAttribute(null=True)
     error_reason = UnicodeAttribute(null=True)
+    # Outbound messages composed in the product (agents, flows, broadcasts):
+    sender_kind = UnicodeAttribute(null=True)  # human | automation
+    sender_id = UnicodeAttribute(null=True)  # user id, or flow id
+    content = MapAttribute[str, Any](null=True)  # what to send: buttons, quick replies, template…
+    send_at = UTCDateTimeAttribute(null=True)  # scheduled: due time (gsi2 while waiting)
+    send_attempts = NumberAttribute(null=True)
+    platform_message_ids: ListAttribute[Any] = ListAttribute(null=True)  # one per Graph call
+    caused_by_flow = UnicodeAttribute(null=True)
 
     @staticmethod
     def sk_for(sent_at_ms: int, message_id: str) -> str:
         return f"MSG#{sent_at_ms:013d}#{message_id}"
+
+
+class SendRequest(InboxItem, discriminator="SendRequest"):
+    """An idempotency key of a send: the same key always answers with the same message (24 h)."""
+
+    conversation_id = UnicodeAttribute()
+    message_id = UnicodeAttribute()
+    message_sk = UnicodeAttribute()
+
+    @staticmethod
+    def key(workspace_id: str, idempotency_key: str) -> tuple[str, str]:
+        return f"{ws_pk(workspace_id)}#SEND#{idempotency_key}", "SEND"
+
+
+class PrivateReply(InboxItem, discriminator="PrivateReply"):
+    """Meta allows one private reply per comment: this marker is written before it is sent."""
+
+    comment_id = UnicodeAttribute()
+    message_id = UnicodeAttribute()
+
+    @staticmethod
+    def key(workspace_id: str, comment_id: str) -> tuple[str, str]:
+        return f"{ws_pk(workspace_id)}#PRIVATE_REPLY#{comment_id}", "PRIVATE_REPLY"
 
 
 class MessagePointer(InboxItem, discriminator="MessagePointer"):
@@ -267,19 +322,58 @@ class MessagePointer(InboxItem, discriminator="MessagePointer"):
         return f"{ws_pk(workspace_id)}#MID#{message_id}", "MID"
 
 
+class Consent(MapAttribute[str, Any]):
+    """Whether the person agreed to us storing their personal data, and who recorded it when."""
+
+    given = BooleanAttribute()
+    recorded_by = UnicodeAttribute(null=True)
+    recorded_at = UTCDateTimeAttribute(null=True)
+
+
+class IdentityRef(MapAttribute[str, Any]):
+    """A contact's copy of one linked identity: enough to show and index it without reading it."""
+
+    identity_id = UnicodeAttribute()
+    platform = UnicodeAttribute()
+    account_id = UnicodeAttribute()
+    external_id = UnicodeAttribute()  # PSID | IGSID | wa_id
+    username = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+
+
 class Contact(InboxItem, discriminator="Contact"):
+    """A person in the CRM. Its search, lookup and listing entries (below) are derived from it and
+    written in the same transaction as every change (domain/contact_index.py)."""
+
     workspace_id = UnicodeAttribute()
     contact_id = UnicodeAttribute()
     first_name = UnicodeAttribute(null=True)
     last_name = UnicodeAttribute(null=True)
-    display_name = UnicodeAttribute(null=True)
-    profile_pic_url = UnicodeAttribute(null=True)
-    emails = ListAttribute(of=UnicodeAttribute, null=True)
-    primary_phone = UnicodeAttribute(null=True)
-    secondary_phones = ListAttribute(of=UnicodeAttribute, null=True)
+    display_name = UnicodeAttribute(null=True)  # from the channel
+    profile_pic_url = UnicodeAttribute(null=True)  # from the channel
+    emails: ListAttribute[str] = ListAttribute(null=True)  # lowercased
+    primary_phone = UnicodeAttribute(null=True)  # E.164
+    secondary_phones: ListAttribute[str] = ListAttribute(null=True)
     whatsapp_phone = UnicodeAttribute(null=True)
+    country = UnicodeAttribute(null=True)  # ISO 3166 alpha-2
+    country_manual = BooleanAttribute(default=False)  # set by a person: no longer derived from the phone
+    language = UnicodeAttribute(null=True)
+    company = UnicodeAttribute(null=True)
+    assignee_id = UnicodeAttribute(null=True)
+    consent = Consent(null=True)
+    tags: ListAttribute[str] = ListAttribute(null=True)  # tag ids
+    source = UnicodeAttribute(null=True)
+    custom_fields = MapAttribute[str, Any](null=True)  # custom field key -> value
+    identities: ListAttribute[IdentityRef] = ListAttribute(of=IdentityRef, null=True)
     blocked = BooleanAttribute(default=False)
+    blocked_at = UTCDateTimeAttribute(null=True)
+    blocked_by = UnicodeAttribute(null=True)
+    deleted = BooleanAttribute(default=False)  # soft delete: the item stays as the audit record
+    deleted_at = UTCDateTimeAttribute(null=True)
+    deleted_by = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
     @staticmethod
@@ -299,7 +393,85 @@ class UnroutedDelivery(InboxItem, discriminator="UnroutedDelivery"):
     received_at = UTCDateTimeAttribute()
 
 
+class ContactSearchEntry(InboxItem, discriminator="ContactSearchEntry"):
+    """One search token of a contact, bucketed by its first two characters; ``terms`` holds all the
+    contact's tokens so a search can drop duplicate hits and match further words without a read."""
+
+    contact_id = UnicodeAttribute()
+    token = UnicodeAttribute()
+    terms: ListAttribute[str] = ListAttribute()
+
+    @staticmethod
+    def partition(workspace_id: str, token: str) -> str:
+        return f"{ws_pk(workspace_id)}#SEARCH#{token[:2]}"
+
+    @classmethod
+    def key(cls, workspace_id: str, token: str, contact_id: str) -> tuple[str, str]:
+        return cls.partition(workspace_id, token), f"{token}#{contact_id}"
+
+
+class ContactLookup(InboxItem, discriminator="ContactLookup"):
+    """An exact identifier (phone, email, Facebook ID, Instagram username, ID field) of a contact.
+    Several contacts may share a phone or an email: one item per contact under the value."""
+
+    contact_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    value = UnicodeAttribute()
+    fields: ListAttribute[str] = ListAttribute(null=True)  # phone fields: primary | secondary | whatsapp
+
+    @staticmethod
+    def partition(workspace_id: str, kind: str, value: str) -> str:
+        return f"{ws_pk(workspace_id)}#LOOKUP#{kind}#{value}"
+
+    @classmethod
+    def key(cls, workspace_id: str, kind: str, value: str, contact_id: str) -> tuple[str, str]:
+        return cls.partition(workspace_id, kind, value), f"CONTACT#{contact_id}"
+
+
+class ContactListing(InboxItem, discriminator="ContactListing"):
+    """Membership of a contact in a listing: all, blocked, channel:<kind|any|none>, tag:<tag id>."""
+
+    contact_id = UnicodeAttribute()
+
+    @staticmethod
+    def partition(workspace_id: str, listing: str) -> str:
+        return f"{ws_pk(workspace_id)}#CLIST#{listing}"
+
+    @classmethod
+    def key(cls, workspace_id: str, listing: str, contact_id: str) -> tuple[str, str]:
+        return cls.partition(workspace_id, listing), f"CONTACT#{contact_id}"
+
+
+class Tag(InboxItem, discriminator="Tag"):
+    workspace_id = UnicodeAttribute()
+    tag_id = UnicodeAttribute()  # stable hash of the folded name: one tag per name
+    name = UnicodeAttribute()
+    color = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def key(workspace_id: str, tag_id: str) -> tuple[str, str]:
+        return ws_pk(workspace_id), f"TAG#{tag_id}"
+
+
+class CustomField(InboxItem, discriminator="CustomField"):
+    """A workspace-defined contact field; contacts keep its values under ``custom_fields[key]``."""
+
+    workspace_id = UnicodeAttribute()
+    field_key = UnicodeAttribute()
+    label = UnicodeAttribute()
+    field_type = UnicodeAttribute()  # text | number | date | boolean | single_select | id
+    options: ListAttribute[str] = ListAttribute(null=True)  # single_select
+    created_by = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def key(workspace_id: str, field_key: str) -> tuple[str, str]:
+        return ws_pk(workspace_id), f"FIELD#{field_key}"
+
+
 ALL_MODELS: tuple[type[InboxItem], ...] = (
+    SendRequest,
+    PrivateReply,
     Workspace,
     User,
     ChannelAccount,
@@ -311,4 +483,9 @@ ALL_MODELS: tuple[type[InboxItem], ...] = (
     MessagePointer,
     Contact,
     UnroutedDelivery,
+    ContactSearchEntry,
+    ContactLookup,
+    ContactListing,
+    Tag,
+    CustomField,
 )

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from inbox_crm.settings import get_settings
+from inbox_crm.store.models import InboxItem
 
 
 class TransactionConflict(Exception):
@@ -30,7 +29,8 @@ def cancellation_positions(error: TransactWriteError) -> list[int]:
 @contextmanager
 def transaction() -> Iterator[TransactWrite]:
     """A write transaction; a failed condition raises TransactionConflict naming the failing writes."""
-    connection = Connection(region=get_settings().region)
+    # The models' own connection: its botocore client is created once per container, not per call.
+    connection = InboxItem._get_connection().connection
     try:
         with TransactWrite(connection=connection) as tx:
             yield tx

@@ -1,0 +1,70 @@
+"""POST /v1/conversations/{id}/messages: replies, templates, comment replies and scheduled sends."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from inbox_crm.api.errors_doc import documented
+from inbox_crm.api.principal import principal_of
+from inbox_crm.api.routes_conversations import message_out
+from inbox_crm.api.schemas import MessageOut, SendIn
+from inbox_crm.channels.meta_send import OutboundContent
+from inbox_crm.domain import conversations, outbound
+from inbox_crm.domain.policy import Sender
+from inbox_crm.errors import InvalidInput
+
+router = Router()
+
+_REPLY_MODES = {"message": "message", "public": "public_reply", "private": "private_reply"}
+
+
+@router.post(
+    "/v1/conversations/<conversation_id>/messages",
+    summary="Send (or schedule) a message in a conversation",
+    description=(
+        "Stored as queued, sent through the Graph API inside Meta's policy, then sent / failed with a "
+        "reason. With send_at in the future it is scheduled. An Idempotency-Key header makes retries "
+        "of the same request answer with the same message."
+    ),
+    tags=["inbox"],
+    status_code=201,
+    responses=documented(
+        201, MessageOut, "Created (200 when the idempotency key was seen)", 400, 401, 403, 404, 409, 422
+    ),
+)
+def send_message(conversation_id: str, body: SendIn) -> Response[str]:
+    principal = principal_of(router)
+    principal.require("messages.send")
+    key = (router.current_event.headers or {}).get("idempotency-key")
+    if key is not None and not (1 <= len(key) <= 200 and key.isprintable()):
+        raise InvalidInput(
+            "Idempotency-Key must be 1 to 200 printable characters", {"header": "Idempotency-Key"}
+        )
+    content = OutboundContent(
+        text=body.text,
+        attachments=[attachment.model_dump(exclude_none=True) for attachment in body.attachments],
+        buttons=[button.model_dump(exclude_none=True) for button in body.buttons],
+        quick_replies=[reply.model_dump() for reply in body.quick_replies],
+        template=body.template.model_dump(exclude_none=True) if body.template else None,
+        reply_to=body.reply_to,
+    )
+    spec = outbound.SendSpec(
+        content=content,
+        send_at=body.send_at,
+        reply_mode=_REPLY_MODES[body.reply],
+        comment_id=body.comment_id,
+        idempotency_key=key,
+    )
+    composed = outbound.compose(
+        principal.workspace_id, conversation_id, spec, outbound.Author(Sender.HUMAN, principal.user_id)
+    )
+    message = composed.message
+    if composed.created and message.status == "queued":
+        message = outbound.deliver(message, conversation=composed.conversation, identity=composed.identity)
+    conversation = conversations.get_conversation(principal.workspace_id, conversation_id)
+    return Response(
+        status_code=201 if composed.created else 200,
+        content_type=content_types.APPLICATION_JSON,
+        body=message_out(message, conversation).model_dump_json(),
+    )

@@ -1,0 +1,434 @@
+"""Issue 6: replies through the Graph API (the local stand-in), inside Meta's policy, exactly once."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from inbox_crm.channels.units import UnitComment, UnitKind, UnitStatus
+from inbox_crm.domain import channels, outbound
+from inbox_crm.domain.ingest import ingest
+from inbox_crm.store.models import Conversation, InboxItem, Message
+from inbox_crm.timeutil import to_millis, utcnow
+from inbox_local.graph_standin import GraphStandIn
+from support.api import ApiClient
+from support.units import PAGE, WA_NUMBER, unit
+from support.world import World
+
+IG_ACCOUNT = "17841400000000777"
+
+
+@pytest.fixture
+def inbox(world: World, graph: GraphStandIn) -> World:
+    channels.register_channel("ws_alpha", "messenger", PAGE, "Alpha FB", "usr_alpha_owner")
+    channels.register_channel("ws_alpha", "instagram", IG_ACCOUNT, "Alpha IG", "usr_alpha_owner")
+    channels.register_channel("ws_alpha", "whatsapp", WA_NUMBER, "Alpha WA", "usr_alpha_owner")
+    return world
+
+
+def _conversation(hours_ago: float = 0.1, **fields: Any) -> str:
+    at = to_millis(utcnow() - timedelta(hours=hours_ago))
+    ingest(unit(text="hola", timestamp_ms=at, **fields))
+    conversations = [item for item in InboxItem.scan() if isinstance(item, Conversation)]
+    platform = fields.get("platform", "messenger")
+    return next(c.conversation_id for c in conversations if c.platform == platform and c.kind == "direct")
+
+
+def _sends(graph: GraphStandIn) -> list[dict[str, Any]]:
+    return [request for request in graph.requests() if request["method"] == "POST"]
+
+
+def test_messenger_reply_inside_the_window(api: ApiClient, inbox: World, graph: GraphStandIn) -> None:
+    conversation_id = _conversation()
+    reply = api.post(
+        f"/v1/conversations/{conversation_id}/messages", {"text": "¡Hola! Sí, enviamos 🚚"}, as_="alpha_agent"
+    )
+    assert reply.status == 201, reply.text
+    message = reply.json()
+    assert message["status"] == "sent"
+    assert message["platform_message_id"].startswith("m_")
+    [sent] = _sends(graph)
+    assert sent["path"].endswith(f"/{PAGE}/messages")
+    assert sent["body"]["recipient"] == {"id": "7000000000000001"}
+    assert sent["body"]["messaging_type"] == "RESPONSE"
+    assert sent["body"]["message"]["text"] == "¡Hola! Sí, enviamos 🚚"
+    assert sent["body"]["metadata"] == message["id"]
+    assert sent["authorized"] is True
+
+    # The echo of our own send reconciles with it: no second message.
+    echo = unit(
+        UnitKind.ECHO,
+        text="¡Hola! Sí, enviamos 🚚",
+        platform_message_id=message["platform_message_id"],
+        echo_app_id="999999999999999",
+        echo_metadata=message["id"],
+        timestamp_ms=to_millis(utcnow()),
+    )
+    assert ingest(echo).outcome == "duplicate"
+    stored = api.get(f"/v1/conversations/{conversation_id}/messages").json()["items"]
+    assert [m["direction"] for m in stored] == ["inbound", "outbound"]
+
+
+def test_instagram_echo_that_beats_the_send_bookkeeping_is_reconciled_by_text(inbox: World) -> None:
+    conversation_id = _conversation(
+        platform="instagram", account_id=IG_ACCOUNT, customer_id="8000000000000001"
+    )
+    spec = outbound.SendSpec(content=outbound.OutboundContent(text="te escribo"))
+    composed = outbound.compose(
+        "ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.HUMAN, "u")
+    )
+    echo = unit(
+        UnitKind.ECHO,
+        platform="instagram",
+        account_id=IG_ACCOUNT,
+        customer_id="8000000000000001",
+        text="te escribo",
+        platform_message_id="aWdfZAG1_echo",
+        timestamp_ms=to_millis(utcnow()),
+    )
+    assert ingest(echo).outcome == "duplicate"
+    messages = [m for m in InboxItem.scan() if isinstance(m, Message)]
+    assert len(messages) == 2
+    assert composed.message.message_id in {m.message_id for m in messages}
+
+
+def test_human_reply_after_24h_uses_human_agent_and_automation_is_refused(
+    api: ApiClient, inbox: World, graph: GraphStandIn
+) -> None:
+    conversation_id = _conversation(hours_ago=30)
+    reply = api.post(f"/v1/conversations/{conversation_id}/messages", {"text": "Perdón la demora"})
+    assert reply.status == 201, reply.text
+    assert _sends(graph)[0]["body"]["messaging_type"] == "MESSAGE_TAG"
+    assert _sends(graph)[0]["body"]["tag"] == "HUMAN_AGENT"
+    spec = outbound.SendSpec(content=outbound.OutboundContent(text="bot"))
+    with pytest.raises(outbound.Conflict) as refused:
+        outbound.compose(
+            "ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.AUTOMATION, "flow_1")
+        )
+    assert refused.value.details["reason_code"] == "window_closed_template_required"
+
+
+def test_reply_window_in_the_inbox(api: ApiClient, inbox: World) -> None:
+    _conversation(hours_ago=30)
+    [item] = api.get("/v1/conversations").json()["items"]
+    assert item["reply_window"]["open"] is True  # an agent may still answer with HUMAN_AGENT
+    assert item["reply_window"]["human_agent_until"]
+
+
+def test_whatsapp_outside_the_window_needs_a_template(
+    api: ApiClient, inbox: World, graph: GraphStandIn
+) -> None:
+    wa = {"platform": "whatsapp", "account_id": WA_NUMBER, "customer_id": "5215512340001"}
+    conversation_id = _conversation(hours_ago=26, **wa)
+    refused = api.post(f"/v1/conversations/{conversation_id}/messages", {"text": "hola"})
+    assert refused.status == 409
+    assert refused.json()["error"]["details"]["reason_code"] == "window_closed_template_required"
+    assert _sends(graph) == []
+    template = {"template": {"name": "seguimiento_pedido", "language": "es_MX", "components": []}}
+    sent = api.post(f"/v1/conversations/{conversation_id}/messages", template)
+    assert sent.status == 201, sent.text
+    assert sent.json()["platform_message_id"].startswith("wamid.")
+    [request] = _sends(graph)
+    assert request["body"]["to"] == "+5215512340001"
+    assert request["body"]["type"] == "template"
+    assert request["body"]["template"]["name"] == "seguimiento_pedido"
+    assert request["body"]["biz_opaque_callback_data"] == sent.json()["id"]
+
+
+def test_buttons_quick_replies_and_attachments(api: ApiClient, inbox: World, graph: GraphStandIn) -> None:
+    conversation_id = _conversation()
+    body = {
+        "text": "¿Qué prefieres?",
+        "buttons": [
+            {"type": "web_url", "title": "Catálogo", "url": "https://tienda.example/catalogo"},
+            {"type": "postback", "title": "Hablar", "payload": "AGENT"},
+        ],
+        "attachments": [{"type": "image", "url": "https://tienda.example/a.jpg"}],
+    }
+    reply = api.post(f"/v1/conversations/{conversation_id}/messages", body)
+    assert reply.status == 201, reply.text
+    [template, image] = _sends(graph)
+    assert template["body"]["message"]["attachment"]["payload"]["template_type"] == "button"
+    assert len(template["body"]["message"]["attachment"]["payload"]["buttons"]) == 2
+    assert image["body"]["message"]["attachment"] == {
+        "type": "image",
+        "payload": {"url": "https://tienda.example/a.jpg"},
+    }
+    assert reply.json()["text"] == "¿Qué prefieres?"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"text": ""},
+        {"text": "x", "buttons": [{"type": "web_url", "title": "a"}]},
+        {"text": "x", "buttons": [{"type": "postback", "title": "a", "payload": "p"}] * 4},
+        {"attachments": [{"type": "image", "url": "https://x.example/a.png"}] * 4},
+        {"text": "x", "send_at": "2030-01-01T10:00:00"},
+        {"text": "x" * 5000},
+        {"text": "x", "unknown": 1},
+    ],
+)
+def test_invalid_sends_are_422(
+    api: ApiClient, inbox: World, graph: GraphStandIn, body: dict[str, Any]
+) -> None:
+    conversation_id = _conversation()
+    reply = api.post(f"/v1/conversations/{conversation_id}/messages", body)
+    assert reply.status == 422, reply.text
+    assert _sends(graph) == []
+
+
+def test_instagram_text_limit_is_400(api: ApiClient, inbox: World, graph: GraphStandIn) -> None:
+    conversation_id = _conversation(
+        platform="instagram", account_id=IG_ACCOUNT, customer_id="8000000000000001"
+    )
+    reply = api.post(f"/v1/conversations/{conversation_id}/messages", {"text": "x" * 1001})
+    assert reply.status == 400
+    assert reply.json()["error"]["details"]["limit"] == 1000
+
+
+@pytest.mark.parametrize(
+    ("channel", "code", "subcode", "reason_code"),
+    [
+        ("messenger", 10, 2018278, "window_closed"),
+        ("instagram", 10, 2534022, "window_closed"),
+        ("whatsapp", 131047, None, "window_closed"),
+        ("messenger", 190, None, "channel_token_expired"),
+        ("messenger", 551, None, "recipient_unavailable"),
+        ("messenger", 100, None, "invalid_request"),
+    ],
+)
+def test_meta_policy_errors_fail_with_a_reason_and_are_not_retried(
+    api: ApiClient,
+    inbox: World,
+    graph: GraphStandIn,
+    channel: str,
+    code: int,
+    subcode: int | None,
+    reason_code: str,
+) -> None:
+    fields = {
+        "messenger": {},
+        "instagram": {"platform": "instagram", "account_id": IG_ACCOUNT, "customer_id": "8000000000000001"},
+        "whatsapp": {"platform": "whatsapp", "account_id": WA_NUMBER, "customer_id": "5215512340001"},
+    }[channel]
+    conversation_id = _conversation(**fields)
+    error = {"message": "(#10) This message is sent outside of allowed window", "code": code}
+    if subcode:
+        error["error_subcode"] = subcode
+    graph.fail(status=400, error=error, times=5)
+    reply = api.post(f"/v1/conversations/{conversation_id}/messages", {"text": "hola"})
+    assert reply.status == 201
+    message = reply.json()
+    assert message["status"] == "failed"
+    assert message["error_code"].startswith(reason_code)
+    assert message["error_reason"]
+    assert len(_sends(graph)) == 1  # never retried
+
+
+@pytest.mark.parametrize(("code", "status"), [(131056, 400), (613, 400), (None, 503)])
+def test_rate_limits_and_5xx_are_retried(
+    api: ApiClient,
+    inbox: World,
+    graph: GraphStandIn,
+    code: int | None,
+    status: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from inbox_crm.channels import graph as graph_module
+
+    monkeypatch.setattr(graph_module.time, "sleep", lambda _: None)
+    conversation_id = _conversation()
+    graph.fail(status=status, error={"code": code or 2, "message": "try later"}, times=1)
+    reply = api.post(f"/v1/conversations/{conversation_id}/messages", {"text": "hola"})
+    assert reply.json()["status"] == "sent"
+    assert len(_sends(graph)) == 2
+
+
+def test_the_same_idempotency_key_sends_once(api: ApiClient, inbox: World, graph: GraphStandIn) -> None:
+    conversation_id = _conversation()
+    path = f"/v1/conversations/{conversation_id}/messages"
+    first = api.post(path, {"text": "una vez"}, headers={"Idempotency-Key": "k-1"})
+    again = api.post(path, {"text": "una vez"}, headers={"Idempotency-Key": "k-1"})
+    assert (first.status, again.status) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert len(_sends(graph)) == 1
+    assert api.post(path, {"text": "otra"}, headers={"Idempotency-Key": "k-2"}).status == 201
+    assert len(_sends(graph)) == 2
+
+
+def test_whatsapp_status_before_the_send_recorded_its_id_is_applied(
+    inbox: World, graph: GraphStandIn
+) -> None:
+    wa = {"platform": "whatsapp", "account_id": WA_NUMBER, "customer_id": "5215512340001"}
+    conversation_id = _conversation(**wa)
+    spec = outbound.SendSpec(content=outbound.OutboundContent(text="hola"))
+    message = outbound.compose(
+        "ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.HUMAN, "u")
+    ).message
+    real_request = outbound.GraphClient.request
+
+    def send_then_status_webhook(self: Any, method: str, path: str, token: Any, **kwargs: Any) -> Any:
+        response = real_request(self, method, path, token, **kwargs)
+        wamid = response["messages"][0]["id"]
+        delivered = unit(
+            UnitKind.STATUS,
+            platform_message_id=wamid,
+            status=UnitStatus(status="delivered"),
+            dedupe_key=f"st:{wamid}",
+            timestamp_ms=to_millis(utcnow()),
+            **wa,
+        )
+        assert ingest(delivered).outcome == "recorded"
+        return response
+
+    outbound.GraphClient.request = send_then_status_webhook  # type: ignore[method-assign]
+    try:
+        sent = outbound.deliver(message)
+    finally:
+        outbound.GraphClient.request = real_request  # type: ignore[method-assign]
+    assert sent.status == "delivered"
+
+
+def _comment_conversation(days_ago: float = 0.1) -> tuple[str, str]:
+    at = to_millis(utcnow() - timedelta(days=days_ago))
+    comment = UnitComment(
+        comment_id="post9_c1", post_id=f"{PAGE}_post9", parent_id=f"{PAGE}_post9", verb="add"
+    )
+    ingest(
+        unit(
+            UnitKind.COMMENT, text="precio?", platform_message_id="post9_c1", comment=comment, timestamp_ms=at
+        )
+    )
+    conversation = next(c for c in InboxItem.scan() if isinstance(c, Conversation) and c.kind == "comment")
+    return conversation.conversation_id, "post9_c1"
+
+
+def test_private_reply_once_per_comment(api: ApiClient, inbox: World, graph: GraphStandIn) -> None:
+    conversation_id, comment_id = _comment_conversation()
+    path = f"/v1/conversations/{conversation_id}/messages"
+    first = api.post(path, {"text": "Te escribo por privado", "reply": "private"})
+    assert first.status == 201, first.text
+    assert _sends(graph)[0]["body"]["recipient"] == {"comment_id": comment_id}
+    second = api.post(path, {"text": "otra vez", "reply": "private"})
+    assert second.status == 409
+    assert second.json()["error"]["details"]["reason_code"] == "private_reply_already_sent"
+    assert len(_sends(graph)) == 1
+
+
+def test_private_reply_after_seven_days_is_refused_and_public_reply_works(
+    api: ApiClient, inbox: World, graph: GraphStandIn
+) -> None:
+    conversation_id, comment_id = _comment_conversation(days_ago=8)
+    path = f"/v1/conversations/{conversation_id}/messages"
+    late = api.post(path, {"text": "hola", "reply": "private"})
+    assert late.status == 409
+    assert late.json()["error"]["details"]["reason_code"] == "private_reply_expired"
+    public = api.post(path, {"text": "¡Gracias! Te escribimos", "reply": "public"})
+    assert public.status == 201, public.text
+    [request] = _sends(graph)
+    assert request["path"].endswith(f"/{comment_id}/comments")
+    assert request["body"] == {"message": "¡Gracias! Te escribimos"}
+    assert api.post(path, {"text": "hola"}).status == 400  # a comment is answered publicly or privately
+
+
+def test_scheduled_send_waits_then_goes_once_even_with_overlapping_schedulers(
+    api: ApiClient, inbox: World, graph: GraphStandIn
+) -> None:
+    conversation_id = _conversation()
+    send_at = (utcnow() + timedelta(minutes=30)).isoformat()
+    reply = api.post(
+        f"/v1/conversations/{conversation_id}/messages", {"text": "recordatorio", "send_at": send_at}
+    )
+    assert reply.status == 201, reply.text
+    assert reply.json()["status"] == "scheduled"
+    assert outbound.send_due(utcnow())["due"] == 0
+    later = utcnow() + timedelta(minutes=31)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: outbound.send_due(later), range(4)))
+    assert sum(result["sent"] for result in results) == 1
+    assert len(_sends(graph)) == 1
+    assert outbound.send_due(later)["due"] == 0
+
+
+def test_scheduled_send_past_the_window_applies_the_policy_at_send_time(
+    inbox: World, graph: GraphStandIn
+) -> None:
+    wa = {"platform": "whatsapp", "account_id": WA_NUMBER, "customer_id": "5215512340001"}
+    conversation_id = _conversation(hours_ago=20, **wa)
+    author = outbound.Author(outbound.Sender.HUMAN, "u")
+    at = utcnow() + timedelta(hours=6)
+    plain = outbound.SendSpec(content=outbound.OutboundContent(text="¿sigues ahí?"), send_at=at)
+    templated = outbound.SendSpec(
+        content=outbound.OutboundContent(template={"name": "recordatorio", "language": "es"}), send_at=at
+    )
+    outbound.compose("ws_alpha", conversation_id, plain, author)
+    outbound.compose("ws_alpha", conversation_id, templated, author)
+    counts = outbound.send_due(at + timedelta(minutes=1))
+    assert counts == {"due": 2, "sent": 1, "failed": 1, "rescheduled": 0, "skipped": 0}
+    failed = next(m for m in InboxItem.scan() if isinstance(m, Message) and m.status == "failed")
+    assert failed.error_code == "window_closed_template_required"
+
+
+def test_transient_failure_of_a_scheduled_send_is_retried_later(inbox: World, graph: GraphStandIn) -> None:
+    from inbox_crm.channels.graph import GraphClient
+
+    conversation_id = _conversation()
+    at = utcnow() + timedelta(minutes=5)
+    spec = outbound.SendSpec(content=outbound.OutboundContent(text="luego"), send_at=at)
+    outbound.compose("ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.HUMAN, "u"))
+    graph.fail(status=503, error={"code": 2, "message": "down"}, times=10)
+    client = GraphClient.from_settings()
+    client.max_attempts = 1
+    first = outbound.send_due(at, client=client)
+    assert first["rescheduled"] == 1
+    graph.clear_failures()
+    assert outbound.send_due(at)["due"] == 0  # backed off
+    assert outbound.send_due(at + timedelta(hours=1))["sent"] == 1
+
+
+def test_sending_to_another_workspaces_conversation_is_404(
+    api: ApiClient, inbox: World, graph: GraphStandIn
+) -> None:
+    conversation_id = _conversation()
+    assert (
+        api.post(f"/v1/conversations/{conversation_id}/messages", {"text": "x"}, as_="beta_owner").status
+        == 404
+    )
+    assert _sends(graph) == []
+
+
+def test_watchdog_flags_a_silent_channel_once_and_a_webhook_clears_it(
+    api: ApiClient, inbox: World, pipeline: Any
+) -> None:
+    from scheduler_handler import watch_channels
+
+    from inbox_crm.domain.channels import forget_touches, record_webhook_seen
+    from inbox_crm.store.models import ChannelAccount
+
+    _conversation()  # a webhook for the Page: the channel is watched from now on
+    facebook = next(c for c in api.get("/v1/channels").json()["items"] if c["platform"] == "messenger")
+    assert facebook["last_webhook_at"]
+    assert facebook["silent"] is False
+    assert watch_channels() == 0
+
+    two_hours_ago = utcnow() - timedelta(hours=2)
+    forget_touches()
+    record_webhook_seen("ws_alpha", facebook["id"], now=two_hours_ago)
+    assert (
+        next(c for c in api.get("/v1/channels").json()["items"] if c["id"] == facebook["id"])["silent"]
+        is True
+    )
+    assert watch_channels() == 1
+    assert watch_channels() == 0  # reported once per silence
+    [event] = pipeline.events("ChannelWentSilent")
+    assert event.detail["channel_id"] == facebook["id"]
+
+    forget_touches()
+    _conversation(customer_id="7000000000000009")
+    channel = ChannelAccount.get(*ChannelAccount.key("ws_alpha", facebook["id"]))
+    assert channel.gsi2pk is not None  # watched again
