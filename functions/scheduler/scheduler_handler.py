@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inbox_crm.domain import channels, outbound
+from inbox_crm.domain import broadcasts, channels, outbound
 from inbox_crm.events import DomainEvent, publish
 from inbox_crm.observability import logger, metrics, tracer
 from inbox_crm.timeutil import iso, to_millis, utcnow
@@ -46,9 +46,13 @@ def watch_channels() -> int:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     sends = outbound.send_due()
+    broadcasts_processed = broadcasts.process_due_broadcasts()
     silent = watch_channels()
     for name, value in sends.items():
         metrics.add_metric(name=f"Scheduled_{name}", unit=MetricUnit.Count, value=value)
     metrics.add_metric(name="ChannelsWentSilent", unit=MetricUnit.Count, value=silent)
-    logger.info("scheduler run", extra={"sends": sends, "silent_channels": silent})
-    return {"sends": sends, "silent_channels": silent}
+    metrics.add_metric(name="BroadcastsProcessed", unit=MetricUnit.Count, value=broadcasts_processed)
+    logger.info(
+        "scheduler run", extra={"sends": sends, "broadcasts": broadcasts_processed, "silent_channels": silent}
+    )
+    return {"sends": sends, "broadcasts": broadcasts_processed, "silent_channels": silent}

@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import functools
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 _LOCK = threading.RLock()
 _OPERATIONS = (
@@ -117,7 +117,10 @@ def _transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) ->
 
 
 class _LazyQueueAttributes(dict[str, Any]):
-    _CHEAP = {"ContentBasedDeduplication": "content_based_deduplication", "FifoQueue": "fifo_queue"}
+    _CHEAP: ClassVar[dict[str, str]] = {
+        "ContentBasedDeduplication": "content_based_deduplication",
+        "FifoQueue": "fifo_queue",
+    }
 
     def __init__(self, queue: Any, compute: Any) -> None:
         super().__init__()

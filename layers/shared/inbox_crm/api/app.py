@@ -93,6 +93,7 @@ def _as_lambda(response: Response[str]) -> dict[str, Any]:
 
 def _register_routes() -> None:
     from inbox_crm.api import (
+        routes_broadcasts,
         routes_channels,
         routes_contacts,
         routes_conversations,
@@ -102,6 +103,7 @@ def _register_routes() -> None:
         routes_webhooks,
     )
 
+    app.include_router(routes_broadcasts.router)
     for module in (routes_me, routes_channels, routes_conversations, routes_messages, routes_webhooks):
         app.include_router(module.router)
     for module in (routes_contacts, routes_tags):

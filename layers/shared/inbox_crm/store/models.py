@@ -22,6 +22,10 @@ ContactLookup         WS#<ws>#LOOKUP#<kind>#<value>       CONTACT#<contact id>
 ContactListing        WS#<ws>#CLIST#<listing>             CONTACT#<contact id>
 Tag                   WS#<ws>                             TAG#<tag id>
 CustomField           WS#<ws>                             FIELD#<field key>
+Merge                 WS#<ws>#MERGES                      MERGE#<merge id>
+MergeSuggestion       WS#<ws>#MSUGS                       <suggestion id>
+  (per contact copy)  WS#<ws>#CONTACT#<contact id>        MSUG#<suggestion id>
+MergeDismissal        WS#<ws>#MSUG_DISMISSED#<sugg. id>   DISMISSED
 UnroutedDelivery      UNROUTED                            <received ms>#<id>
 ====================  ==================================  =====================================
 
@@ -371,6 +375,9 @@ class Contact(InboxItem, discriminator="Contact"):
     deleted = BooleanAttribute(default=False)  # soft delete: the item stays as the audit record
     deleted_at = UTCDateTimeAttribute(null=True)
     deleted_by = UnicodeAttribute(null=True)
+    # Soft merge (domain/merge.py): absorbed into this contact; kept, without index entries, for undo.
+    merged_into = UnicodeAttribute(null=True)
+    merge_id = UnicodeAttribute(null=True)
     created_by = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     updated_by = UnicodeAttribute(null=True)
@@ -469,7 +476,116 @@ class CustomField(InboxItem, discriminator="CustomField"):
         return ws_pk(workspace_id), f"FIELD#{field_key}"
 
 
+class Broadcast(InboxItem, discriminator="Broadcast"):
+    """A message to every contact with a tag; listed per workspace, due on gsi2 while it runs."""
+
+    workspace_id = UnicodeAttribute()
+    broadcast_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    tag_id = UnicodeAttribute()
+    channel = UnicodeAttribute()  # whatsapp | messenger | instagram
+    content = MapAttribute[str, Any]()
+    status = UnicodeAttribute()  # scheduled | running | done | cancelled
+    created_by = UnicodeAttribute()
+    send_at = UTCDateTimeAttribute()
+    started_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+    cursor = UnicodeAttribute(null=True)  # where the tag listing resumes
+    sent = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+    skipped = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(workspace_id: str, broadcast_id: str) -> tuple[str, str]:
+        return f"{ws_pk(workspace_id)}#BROADCASTS", f"BROADCAST#{broadcast_id}"
+
+    @staticmethod
+    def recipients_pk(workspace_id: str, broadcast_id: str) -> str:
+        return f"{ws_pk(workspace_id)}#BROADCAST#{broadcast_id}"
+
+
+class BroadcastRecipient(InboxItem, discriminator="BroadcastRecipient"):
+    contact_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # sending | sent | failed | skipped
+    reason = UnicodeAttribute(null=True)
+    conversation_id = UnicodeAttribute(null=True)
+    message_id = UnicodeAttribute(null=True)
+
+
+class Merge(InboxItem, discriminator="Merge"):
+    """One merge of two contacts and its journal (domain/merge.py): the history item and what undo
+    needs. pk ``WS#<ws>#MERGES``, sk ``MERGE#<merge id>`` (time-ordered: one Query is the history)."""
+
+    workspace_id = UnicodeAttribute()
+    merge_id = UnicodeAttribute()
+    survivor_id = UnicodeAttribute()
+    absorbed_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # moving | done | undone
+    by = UnicodeAttribute()
+    suggestion_id = UnicodeAttribute(null=True)
+    fields = MapAttribute[str, Any](null=True)  # the per-field choices sent
+    survivor_before = UnicodeAttribute()  # JSON of the contact item before the merge
+    absorbed_before = UnicodeAttribute()
+    survivor_after = UnicodeAttribute()  # JSON of the survivor the merge wrote
+    survivor_version = NumberAttribute()  # versions the merge wrote
+    absorbed_version = NumberAttribute()
+    identity_ids: ListAttribute[str] = ListAttribute(null=True)  # moved to the survivor
+    conversation_ids: ListAttribute[str] = ListAttribute(null=True)  # their conversations then
+    undone_at = UTCDateTimeAttribute(null=True)
+    undone_by = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def partition(workspace_id: str) -> str:
+        return f"{ws_pk(workspace_id)}#MERGES"
+
+    @classmethod
+    def key(cls, workspace_id: str, merge_id: str) -> tuple[str, str]:
+        return cls.partition(workspace_id), f"MERGE#{merge_id}"
+
+
+class MergeSuggestion(InboxItem, discriminator="MergeSuggestion"):
+    """A possible duplicate (domain/suggestions.py). The same item is written three times: under
+    ``WS#<ws>#MSUGS`` / ``<suggestion id>`` (the workspace listing, and the canonical copy) and in each
+    involved contact's partition ``WS#<ws>#CONTACT#<id>`` / ``MSUG#<suggestion id>``."""
+
+    workspace_id = UnicodeAttribute()
+    suggestion_id = UnicodeAttribute()
+    kind = UnicodeAttribute()  # shared_value | conversation_hint
+    contact_ids: ListAttribute[str] = ListAttribute()  # the pair (a hint: the identity's contact, if any, + target)
+    shared: ListAttribute[Any] = ListAttribute()  # [{kind, value, fields?, message_id?}]
+    identity_id = UnicodeAttribute(null=True)  # hints: the conversation's sender
+    conversation_id = UnicodeAttribute(null=True)
+    target_contact_id = UnicodeAttribute(null=True)  # hints: the contact owning the value
+    action = UnicodeAttribute(null=True)  # hints: associate | merge
+    updated_at = UTCDateTimeAttribute(null=True)
+
+    @staticmethod
+    def workspace_partition(workspace_id: str) -> str:
+        return f"{ws_pk(workspace_id)}#MSUGS"
+
+    @classmethod
+    def listing_key(cls, workspace_id: str, suggestion_id: str) -> tuple[str, str]:
+        return cls.workspace_partition(workspace_id), suggestion_id
+
+    @staticmethod
+    def contact_key(workspace_id: str, contact_id: str, suggestion_id: str) -> tuple[str, str]:
+        return f"{ws_pk(workspace_id)}#CONTACT#{contact_id}", f"MSUG#{suggestion_id}"
+
+
+class MergeDismissal(InboxItem, discriminator="MergeDismissal"):
+    """A dismissed suggestion: the pair (or hint) is never suggested again."""
+
+    suggestion_id = UnicodeAttribute()
+    by = UnicodeAttribute()
+
+    @staticmethod
+    def key(workspace_id: str, suggestion_id: str) -> tuple[str, str]:
+        return f"{ws_pk(workspace_id)}#MSUG_DISMISSED#{suggestion_id}", "DISMISSED"
+
+
 ALL_MODELS: tuple[type[InboxItem], ...] = (
+    Broadcast,
+    BroadcastRecipient,
     SendRequest,
     PrivateReply,
     Workspace,
@@ -488,4 +604,126 @@ ALL_MODELS: tuple[type[InboxItem], ...] = (
     ContactListing,
     Tag,
     CustomField,
+    Merge,
+    MergeSuggestion,
+    MergeDismissal,
 )
+
+
+# ------------------------------------------------------------------ automation flows (issue 5)
+#
+# Flow            WS#<ws>                              FLOW#<flow id>
+# FlowTrigger     WS#<ws>#FLOWTRIGGER#<event name>     FLOW#<flow id>      (enabled flows only)
+# FlowRun         WS#<ws>#FLOWRUN#<run id>             RUN                 (gsi1: runs of a flow by start;
+#                                                                           gsi2: waiting runs by due time)
+# FlowRunStep     WS#<ws>#FLOWRUN#<run id>             STEP#<path>
+# FlowCounter     WS#<ws>#FLOWCOUNTER#<flow id>        <step path>         (round-robin)
+
+
+class Flow(InboxItem, discriminator="Flow"):
+    """An automation: trigger, conditions and steps (``definition``, JSON), state and version."""
+
+    workspace_id = UnicodeAttribute()
+    flow_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    state = UnicodeAttribute(default="draft")  # draft | active | disabled
+    flow_version = NumberAttribute(default=1)  # every edit increments it; runs record it
+    trigger_event = UnicodeAttribute()  # the domain event its trigger listens to
+    definition = UnicodeAttribute()  # JSON: {trigger, conditions, match, steps}
+    template_key = UnicodeAttribute(null=True)
+    error_count = NumberAttribute(default=0)
+    run_count = NumberAttribute(default=0)
+    last_error = UnicodeAttribute(null=True)
+    last_error_at = UTCDateTimeAttribute(null=True)
+    created_by = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def key(workspace_id: str, flow_id: str) -> tuple[str, str]:
+        return ws_pk(workspace_id), f"FLOW#{flow_id}"
+
+
+class FlowTrigger(InboxItem, discriminator="FlowTrigger"):
+    """An enabled flow under the event its trigger listens to: the engine finds every candidate flow
+    of an event with one Query, and carries the definition, so no further read is needed."""
+
+    flow_id = UnicodeAttribute()
+    flow_version = NumberAttribute()
+    definition = UnicodeAttribute()
+
+    @staticmethod
+    def partition(workspace_id: str, event_name: str) -> str:
+        return f"{ws_pk(workspace_id)}#FLOWTRIGGER#{event_name}"
+
+    @classmethod
+    def key(cls, workspace_id: str, event_name: str, flow_id: str) -> tuple[str, str]:
+        return cls.partition(workspace_id, event_name), f"FLOW#{flow_id}"
+
+
+class FlowRun(InboxItem, discriminator="FlowRun"):
+    """One run of a flow, at the version it started with (``definition`` is that version's)."""
+
+    workspace_id = UnicodeAttribute()
+    run_id = UnicodeAttribute()  # stable: hash of the flow id and the trigger event id
+    flow_id = UnicodeAttribute()
+    flow_version = NumberAttribute()
+    definition = UnicodeAttribute()
+    trigger_event_id = UnicodeAttribute()
+    trigger_event_name = UnicodeAttribute()
+    trigger = MapAttribute[str, Any](null=True)  # the trigger event's data (small fields)
+    correlation_id = UnicodeAttribute(null=True)
+    conversation_id = UnicodeAttribute(null=True)
+    contact_id = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(default="running")  # running | waiting | completed | failed | stopped
+    current_path = UnicodeAttribute(null=True)
+    started_at = UTCDateTimeAttribute()
+    finished_at = UTCDateTimeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    failed_path = UnicodeAttribute(null=True)
+    resume_at = UTCDateTimeAttribute(null=True)
+
+    @staticmethod
+    def pk_for(workspace_id: str, run_id: str) -> str:
+        return f"{ws_pk(workspace_id)}#FLOWRUN#{run_id}"
+
+    @classmethod
+    def key(cls, workspace_id: str, run_id: str) -> tuple[str, str]:
+        return cls.pk_for(workspace_id, run_id), "RUN"
+
+    @staticmethod
+    def listing_pk(workspace_id: str, flow_id: str) -> str:
+        return f"{ws_pk(workspace_id)}#FLOWRUNS#{flow_id}"
+
+
+class FlowRunStep(InboxItem, discriminator="FlowRunStep"):
+    """One step of a run: its state moves pending/running -> done | failed | skipped, conditionally."""
+
+    run_id = UnicodeAttribute()
+    path = UnicodeAttribute()
+    step_type = UnicodeAttribute()
+    state = UnicodeAttribute()  # running | waiting | done | failed | skipped
+    input = MapAttribute[str, Any](null=True)
+    result = MapAttribute[str, Any](null=True)
+    error = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    memo = MapAttribute[str, Any](null=True)  # choices made once (round-robin pick)
+    started_at = UTCDateTimeAttribute()
+    finished_at = UTCDateTimeAttribute(null=True)
+
+    @classmethod
+    def key(cls, workspace_id: str, run_id: str, path: str) -> tuple[str, str]:
+        return FlowRun.pk_for(workspace_id, run_id), f"STEP#{path}"
+
+
+class FlowCounter(InboxItem, discriminator="FlowCounter"):
+    """The round-robin position of an assign step, incremented atomically."""
+
+    value = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(workspace_id: str, flow_id: str, path: str) -> tuple[str, str]:
+        return f"{ws_pk(workspace_id)}#FLOWCOUNTER#{flow_id}", path
+
+
+ALL_MODELS = (*ALL_MODELS, Flow, FlowTrigger, FlowRun, FlowRunStep, FlowCounter)
