@@ -27,7 +27,9 @@ def _registered_whatsapp_contact(api: ApiClient, phone: str, name: str, hours_ag
         )
     )
     conversation = next(
-        c for c in api.get("/v1/conversations", query={"channel": "whatsapp"}).json()["items"] if phone in c["handle"]
+        c
+        for c in api.get("/v1/conversations", query={"channel": "whatsapp"}).json()["items"]
+        if phone in c["handle"]
     )
     body = {"contact": {"first_name": name, "last_name": "Prueba", "consent": {"given": True}}}
     created = api.post(f"/v1/conversations/{conversation['id']}/contact", body)
@@ -71,7 +73,9 @@ def test_text_broadcast_reaches_the_tag_inside_the_window_only(
     progress = api.get(f"/v1/broadcasts/{broadcast_id}").json()
     assert progress["status"] == "done"
     assert progress["progress"] == {"sent": 2, "failed": 1, "skipped": 1}
-    recipients = {r["contact_id"]: r for r in api.get(f"/v1/broadcasts/{broadcast_id}/recipients").json()["items"]}
+    recipients = {
+        r["contact_id"]: r for r in api.get(f"/v1/broadcasts/{broadcast_id}/recipients").json()["items"]
+    }
     assert recipients[tagged["no_channel"]]["reason"] == "no_whatsapp_conversation"
     assert recipients[tagged["contacts"][2]]["reason"] == "window_closed_template_required"
     assert tagged["untagged"] not in recipients
@@ -91,7 +95,11 @@ def test_template_broadcast_reaches_everyone_with_the_channel(
     }
     broadcast_id = api.post("/v1/broadcasts", body).json()["id"]
     broadcasts.process_due_broadcasts()
-    assert api.get(f"/v1/broadcasts/{broadcast_id}").json()["progress"] == {"sent": 3, "failed": 0, "skipped": 1}
+    assert api.get(f"/v1/broadcasts/{broadcast_id}").json()["progress"] == {
+        "sent": 3,
+        "failed": 0,
+        "skipped": 1,
+    }
     assert len(_sends(graph)) == 3
 
 
@@ -99,7 +107,12 @@ def test_an_interrupted_broadcast_resumes_without_sending_twice(
     api: ApiClient, tagged: dict[str, object], graph: GraphStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(broadcasts, "PAGE_SIZE", 1)
-    body = {"name": "Aviso", "tag_id": tagged["tag"], "channel": "whatsapp", "template": {"name": "aviso_envio"}}
+    body = {
+        "name": "Aviso",
+        "tag_id": tagged["tag"],
+        "channel": "whatsapp",
+        "template": {"name": "aviso_envio"},
+    }
     broadcast_id = api.post("/v1/broadcasts", body).json()["id"]
     [due] = broadcasts.due_broadcasts(utcnow())
     assert broadcasts.process_broadcast(due, budget_seconds=0) is False  # one page, then out of time
@@ -116,7 +129,13 @@ def test_an_interrupted_broadcast_resumes_without_sending_twice(
 
 def test_scheduled_broadcast_waits_and_can_be_cancelled(api: ApiClient, tagged: dict[str, object]) -> None:
     later = (utcnow() + timedelta(hours=2)).isoformat()
-    body = {"name": "Mañana", "tag_id": tagged["tag"], "channel": "whatsapp", "text": "hola", "send_at": later}
+    body = {
+        "name": "Mañana",
+        "tag_id": tagged["tag"],
+        "channel": "whatsapp",
+        "text": "hola",
+        "send_at": later,
+    }
     broadcast_id = api.post("/v1/broadcasts", body).json()["id"]
     assert broadcasts.process_due_broadcasts() == 0
     cancelled = api.post(f"/v1/broadcasts/{broadcast_id}/cancel")

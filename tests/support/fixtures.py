@@ -68,7 +68,9 @@ def graph(monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphStandIn]:
     """The local Graph API stand-in on a free loopback port, used by the Graph client."""
     stand_in = GraphStandIn(port=0).start()
     monkeypatch.setenv("GRAPH_API_BASE_URL", stand_in.url)
-    monkeypatch.setenv("LOCAL_PAGE_TOKENS", "100200300400=page-token,100000000000555=wa-token")
+    monkeypatch.setenv(
+        "LOCAL_PAGE_TOKENS", "100200300400=page-token,17841400000000777=ig-token,100000000000555=wa-token"
+    )
     _forget_caches()
     yield stand_in
     stand_in.stop()
