@@ -432,3 +432,24 @@ def test_watchdog_flags_a_silent_channel_once_and_a_webhook_clears_it(
     _conversation(customer_id="7000000000000009")
     channel = ChannelAccount.get(*ChannelAccount.key("ws_alpha", facebook["id"]))
     assert channel.gsi2pk is not None  # watched again
+
+
+def test_agents_close_reopen_assign_and_mark_read(api: ApiClient, inbox: World) -> None:
+    conversation_id = _conversation()
+    base = f"/v1/conversations/{conversation_id}"
+    assert api.get(base).json()["unread_count"] == 1
+    assert api.post(f"{base}/read", as_="alpha_agent").json()["unread_count"] == 0
+    assigned = api.post(f"{base}/assign", {"assignee_id": "usr_alpha_agent"}, as_="alpha_agent")
+    assert assigned.json()["assignee_id"] == "usr_alpha_agent"
+    mine = api.get("/v1/conversations", query={"assignee": "me"}, as_="alpha_agent").json()["items"]
+    assert [c["id"] for c in mine] == [conversation_id]
+    assert api.post(f"{base}/assign", {"assignee_id": "usr_beta_agent"}).status == 400  # not a member here
+    closed = api.post(f"{base}/close")
+    assert closed.json()["status"] == "closed"
+    assert api.get("/v1/conversations").json()["items"] == []
+    assert [c["id"] for c in api.get("/v1/conversations", query={"status": "closed"}).json()["items"]] == [
+        conversation_id
+    ]
+    assert api.post(f"{base}/reopen").json()["status"] == "open"
+    assert api.post(f"{base}/close", as_="beta_owner").status == 404
+    assert api.post(f"{base}/assign", {"assignee_id": None}).json()["assignee_id"] is None

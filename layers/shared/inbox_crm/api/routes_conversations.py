@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import Field
 
 from inbox_crm.api.errors_doc import documented
 from inbox_crm.api.principal import principal_of
@@ -18,10 +19,13 @@ from inbox_crm.api.schemas import (
     MessagePage,
     ReplyWindowOut,
     StatusChangeOut,
+    Strict,
 )
 from inbox_crm.domain import conversations
 from inbox_crm.domain.ingest import STATUS_RANK
 from inbox_crm.domain.policy import Sender, free_form_until
+from inbox_crm.events import DomainEvent, publish
+from inbox_crm.ids import new_id
 from inbox_crm.store.models import Conversation, Message
 from inbox_crm.timeutil import from_millis, to_millis, utcnow
 
@@ -161,3 +165,92 @@ def list_messages(
     return MessagePage(
         items=[message_out(item, conversation) for item in page.items], next_cursor=page.next_cursor
     )
+
+
+class AssignIn(Strict):
+    assignee_id: Annotated[str | None, Field(max_length=64, description="A user id; null unassigns")] = None
+
+
+def _publish(principal_workspace: str, name: str, conversation: Conversation, by: str, **data: Any) -> None:
+    publish(
+        [
+            DomainEvent(
+                name=name,
+                workspace_id=principal_workspace,
+                cause=f"{conversation.conversation_id}:{name}:{new_id('c')}",
+                data={
+                    "conversation_id": conversation.conversation_id,
+                    "channel": conversation.platform,
+                    "by": by,
+                    **data,
+                },
+                correlation_id=router.current_event.raw_event.get("requestContext", {}).get("requestId"),
+            )
+        ]
+    )
+
+
+@router.post(
+    "/v1/conversations/<conversation_id>/close",
+    summary="Close a conversation (a new customer message reopens it)",
+    tags=["inbox"],
+    responses=documented(200, ConversationOut, "Closed", 401, 404, 409),
+)
+def close(conversation_id: str) -> ConversationOut:
+    principal = principal_of(router)
+    principal.require("conversations.work")
+    conversation, changed = conversations.close_conversation(principal.workspace_id, conversation_id)
+    if changed:
+        _publish(principal.workspace_id, "ConversationClosed", conversation, principal.user_id)
+    return conversation_out(conversation)
+
+
+@router.post(
+    "/v1/conversations/<conversation_id>/reopen",
+    summary="Reopen a closed conversation",
+    tags=["inbox"],
+    responses=documented(200, ConversationOut, "Open", 401, 404, 409),
+)
+def reopen(conversation_id: str) -> ConversationOut:
+    principal = principal_of(router)
+    principal.require("conversations.work")
+    conversation, changed = conversations.reopen_conversation(principal.workspace_id, conversation_id)
+    if changed:
+        _publish(principal.workspace_id, "ConversationReopened", conversation, principal.user_id)
+    return conversation_out(conversation)
+
+
+@router.post(
+    "/v1/conversations/<conversation_id>/assign",
+    summary="Assign the conversation to a member of the workspace (or unassign)",
+    tags=["inbox"],
+    responses=documented(200, ConversationOut, "Assigned", 400, 401, 404, 422),
+)
+def assign(conversation_id: str, body: AssignIn) -> ConversationOut:
+    principal = principal_of(router)
+    principal.require("conversations.work")
+    conversation = conversations.assign_conversation(
+        principal.workspace_id, conversation_id, body.assignee_id
+    )
+    conversation = conversations.get_conversation(principal.workspace_id, conversation_id)
+    _publish(
+        principal.workspace_id,
+        "ConversationAssigned",
+        conversation,
+        principal.user_id,
+        assignee_id=body.assignee_id,
+    )
+    return conversation_out(conversation)
+
+
+@router.post(
+    "/v1/conversations/<conversation_id>/read",
+    summary="Mark the conversation's messages as read by the team",
+    tags=["inbox"],
+    responses=documented(200, ConversationOut, "Read", 401, 404),
+)
+def mark_read(conversation_id: str) -> ConversationOut:
+    principal = principal_of(router)
+    principal.require("conversations.read")
+    conversations.mark_read(principal.workspace_id, conversation_id)
+    return conversation_out(conversations.get_conversation(principal.workspace_id, conversation_id))

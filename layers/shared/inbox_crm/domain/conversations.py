@@ -8,9 +8,13 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
-from inbox_crm.errors import NotFound
+from pynamodb.exceptions import UpdateError
+
+from inbox_crm.domain.inbox_index import reindex_actions
+from inbox_crm.errors import Conflict, InvalidInput, NotFound
 from inbox_crm.store.cursor import decode_cursor, encode_cursor
-from inbox_crm.store.models import Conversation, Message
+from inbox_crm.store.models import Conversation, Message, User
+from inbox_crm.store.transactions import condition_failed
 
 # A filtered inbox page reads at most this many index pages before answering with a cursor.
 _MAX_INDEX_READS = 5
@@ -111,3 +115,62 @@ def list_messages(
     items = [message for message in results if isinstance(message, Message)]
     items.reverse()
     return conversation, Page(items=items, next_cursor=encode_cursor(results.last_evaluated_key))
+
+
+# ------------------------------------------------------------------ agents' actions
+
+
+def _change_status(workspace_id: str, conversation_id: str, status: str) -> tuple[Conversation, bool]:
+    """Open or close; False when it already was. The inbox index follows the status."""
+    for _ in range(5):
+        conversation = get_conversation(workspace_id, conversation_id)
+        if conversation.status == status:
+            return conversation, False
+        previous = conversation.status
+        conversation.status = status
+        try:
+            conversation.update(
+                actions=[Conversation.status.set(status), *reindex_actions(conversation)],
+                condition=Conversation.status == previous,
+            )
+        except UpdateError as error:
+            if condition_failed(error):
+                continue  # changed meanwhile: read again
+            raise
+        return conversation, True
+    raise Conflict("The conversation keeps changing; try again")
+
+
+def close_conversation(workspace_id: str, conversation_id: str) -> tuple[Conversation, bool]:
+    return _change_status(workspace_id, conversation_id, "closed")
+
+
+def reopen_conversation(workspace_id: str, conversation_id: str) -> tuple[Conversation, bool]:
+    conversation = get_conversation(workspace_id, conversation_id)
+    if conversation.hidden:
+        raise Conflict("The contact is blocked: unblock it first", {"reason_code": "contact_blocked"})
+    return _change_status(workspace_id, conversation_id, "open")
+
+
+def assign_conversation(workspace_id: str, conversation_id: str, assignee_id: str | None) -> Conversation:
+    """Assign to a member of the workspace, or unassign with None."""
+    if assignee_id is not None:
+        try:
+            User.get(*User.key(workspace_id, assignee_id))
+        except User.DoesNotExist:
+            raise InvalidInput("No such user in this workspace", {"fields": ["assignee_id"]}) from None
+    conversation = get_conversation(workspace_id, conversation_id)
+    action = (
+        Conversation.assignee_id.remove()
+        if assignee_id is None
+        else Conversation.assignee_id.set(assignee_id)
+    )
+    conversation.update(actions=[action], condition=Conversation.pk.exists())
+    return conversation
+
+
+def mark_read(workspace_id: str, conversation_id: str) -> Conversation:
+    conversation = get_conversation(workspace_id, conversation_id)
+    if conversation.unread_count:
+        conversation.update(actions=[Conversation.unread_count.set(0)], condition=Conversation.pk.exists())
+    return conversation
