@@ -56,7 +56,7 @@ test: install browser-deps lint
 ## make bench: cost (DynamoDB requests, items read/written) and latency per operation, as JSON
 bench: install
 	@mkdir -p bench-results
-	cd tests && PYTHONPATH=../functions/api:../functions/webhook:../functions/ingest:../functions/enrich ../$(BIN)/python -m bench --out ../bench-results/bench.json
+	cd tests && ../$(BIN)/python -m bench --out ../bench-results/bench.json
 
 openapi: install
 	$(BIN)/python -c 'from inbox_crm.api.app import openapi_json; print(openapi_json())'

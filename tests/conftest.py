@@ -7,6 +7,7 @@ table name when their module is first imported.
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.update(
     {
@@ -16,6 +17,7 @@ os.environ.update(
         "AWS_SECRET_ACCESS_KEY": "testing",
         "TABLE_NAME": "inbox-test",
         "EVENT_BUS_NAME": "inbox-test",
+        "MEDIA_BUCKET": "inbox-media-test",
         "META_APP_SECRET": "test-app-secret,second-app-secret",
         "META_VERIFY_TOKEN": "test-verify-token",
         "META_APP_ID": "999999999999999",
@@ -28,5 +30,12 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
+
+# Every function's code directory, as template.yaml declares it, is importable by its handler module.
+from inbox_local.template import function_code_paths
+
+for _path in function_code_paths():
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 pytest_plugins = ["support.fixtures"]

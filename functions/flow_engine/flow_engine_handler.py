@@ -1,0 +1,28 @@
+"""Turns domain events into flow runs (template.yaml FlowEngineFunction, an EventBridge rule).
+
+Idempotent on the event id: a run's id is a hash of the flow id and the event id, written with a
+conditional put (domain/flows_engine.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from inbox_crm.domain.flows_engine import handle_domain_event
+from inbox_crm.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    envelope = EventBridgeEvent(event)
+    detail = envelope.detail
+    logger.set_correlation_id((detail.get("metadata") or {}).get("correlation_id"))
+    outcome = handle_domain_event(envelope.detail_type, detail)
+    metrics.add_metric(name="FlowRunsStarted", unit=MetricUnit.Count, value=len(outcome["started"]))
+    logger.info("flow engine", extra={"event": envelope.detail_type, **outcome})
+    return outcome

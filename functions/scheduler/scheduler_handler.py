@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inbox_crm.domain import broadcasts, channels, outbound
+from inbox_crm.domain import broadcasts, channels, flows_engine, outbound
 from inbox_crm.events import DomainEvent, publish
 from inbox_crm.observability import logger, metrics, tracer
 from inbox_crm.timeutil import iso, to_millis, utcnow
@@ -46,6 +46,8 @@ def watch_channels() -> int:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     sends = outbound.send_due()
+    flow_waits = flows_engine.resume_due_waits()  # issue 5: waiting flow runs go on
+    metrics.add_metric(name="FlowWaitsResumed", unit=MetricUnit.Count, value=flow_waits["resumed"])
     broadcasts_processed = broadcasts.process_due_broadcasts()
     silent = watch_channels()
     for name, value in sends.items():

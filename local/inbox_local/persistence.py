@@ -6,6 +6,7 @@ Dumps are written to a temporary file and renamed, so a crash mid-write never le
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -80,12 +81,76 @@ class TableSnapshots:
         return len(items)
 
 
+class BucketSnapshots:
+    """S3 objects of the template's buckets, one file per object under <data dir>/s3/<bucket>/."""
+
+    def __init__(self, s3: Any, data_dir: Path, bucket_names: list[str]) -> None:
+        self._s3 = s3
+        self._dir = data_dir / "s3"
+        self._buckets = bucket_names
+
+    def _path(self, bucket: str, key: str) -> Path:
+        return self._dir / bucket / base64.urlsafe_b64encode(key.encode("utf-8")).decode("ascii")
+
+    def dump_all(self) -> dict[str, int]:
+        counts = {}
+        for bucket in self._buckets:
+            (self._dir / bucket).mkdir(parents=True, exist_ok=True)
+            written = 0
+            for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+                for entry in page.get("Contents", []):
+                    path = self._path(bucket, entry["Key"])
+                    if path.exists() and path.stat().st_size == entry["Size"]:
+                        continue  # objects are written once: keys are unique
+                    body = self._s3.get_object(Bucket=bucket, Key=entry["Key"])
+                    temporary = path.with_name(f".{path.name}.tmp")
+                    temporary.write_bytes(body["Body"].read())
+                    os.replace(temporary, path)
+                    (path.with_name(f"{path.name}.type")).write_text(
+                        body.get("ContentType", ""), encoding="utf-8"
+                    )
+                    written += 1
+            counts[bucket] = written
+        return counts
+
+    def restore_all(self) -> dict[str, int]:
+        counts = {}
+        for bucket in self._buckets:
+            folder = self._dir / bucket
+            restored = 0
+            for path in sorted(folder.glob("*")) if folder.exists() else []:
+                if path.name.endswith(".type") or path.name.startswith("."):
+                    continue
+                key = base64.urlsafe_b64decode(path.name.encode("ascii")).decode("utf-8")
+                type_file = path.with_name(f"{path.name}.type")
+                content_type = type_file.read_text(encoding="utf-8") if type_file.exists() else ""
+                extra = {"ContentType": content_type} if content_type else {}
+                self._s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), **extra)
+                restored += 1
+            counts[bucket] = restored
+        return counts
+
+
+class StackSnapshots:
+    """Tables and buckets, saved and restored together."""
+
+    def __init__(self, tables: TableSnapshots, buckets: BucketSnapshots) -> None:
+        self.tables = tables
+        self.buckets = buckets
+
+    def dump_all(self) -> dict[str, int]:
+        return {**self.tables.dump_all(), **self.buckets.dump_all()}
+
+    def restore_all(self) -> dict[str, int]:
+        return {**self.tables.restore_all(), **self.buckets.restore_all()}
+
+
 class Snapshotter:
     """Dumps every ``interval`` seconds, but only when the write counter moved since the last dump."""
 
     def __init__(
         self,
-        snapshots: TableSnapshots,
+        snapshots: TableSnapshots | StackSnapshots,
         write_counter: Callable[[], int],
         interval: float,
         stop: threading.Event,

@@ -21,6 +21,7 @@ log = logging.getLogger("inbox_local.resources")
 TABLE_TYPE = "AWS::DynamoDB::Table"
 QUEUE_TYPE = "AWS::SQS::Queue"
 BUS_TYPE = "AWS::Events::EventBus"
+BUCKET_TYPE = "AWS::S3::Bucket"
 FUNCTION_TYPE = "AWS::Serverless::Function"
 
 # SQS attributes moto honours that change behaviour locally (encryption and tags do not).
@@ -39,7 +40,7 @@ _QUEUE_ATTRIBUTES = (
 
 def local_name(logical_id: str) -> str:
     """InboundDeadLetterQueue -> inbound-dead-letter: the logical id minus its type, kebab-cased."""
-    stem = re.sub(r"(Table|Queue|Bus)$", "", logical_id) or logical_id
+    stem = re.sub(r"(Table|Queue|Bus|Bucket)$", "", logical_id) or logical_id
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", stem).lower()
 
 
@@ -76,6 +77,7 @@ class LocalResources:
     queues: dict[str, Queue] = field(default_factory=dict)  # logical id -> queue
     buses: dict[str, str] = field(default_factory=dict)  # logical id -> bus name
     rules: list[RuleBinding] = field(default_factory=list)
+    buckets: dict[str, str] = field(default_factory=dict)  # logical id -> bucket name
 
     # ------------------------------------------------------------------ intrinsic functions
     def ref(self, name: str) -> Any:
@@ -96,6 +98,8 @@ class LocalResources:
             return self.queues[name].url
         if name in self.buses:
             return self.buses[name]
+        if name in self.buckets:
+            return self.buckets[name]
         if self.template.resources.get(name, {}).get("Type") == FUNCTION_TYPE:
             return name
         return None
@@ -174,10 +178,14 @@ class LocalResources:
 
 
 def provision(
-    template: Template, dynamodb: Any, sqs: Any, events: Any, region: str, bus_name: str
+    template: Template, dynamodb: Any, sqs: Any, events: Any, region: str, bus_name: str, s3: Any = None
 ) -> LocalResources:
-    """Creates every table, queue, bus and EventBridge rule of the template in a fresh moto."""
+    """Creates every table, queue, bus, bucket and EventBridge rule of the template in a fresh moto."""
     resources = LocalResources(template=template, region=region, bus_name=bus_name)
+    for logical_id in template.resources_of_type(BUCKET_TYPE) if s3 is not None else []:
+        bucket_name = f"inbox-local-{local_name(logical_id)}"
+        s3.create_bucket(Bucket=bucket_name)
+        resources.buckets[logical_id] = bucket_name
     for logical_id in template.resources_of_type(TABLE_TYPE):
         table_name = local_name(logical_id)
         dynamodb.create_table(**table_create_kwargs(template, table_name, logical_id))

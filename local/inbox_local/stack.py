@@ -22,7 +22,7 @@ from inbox_local.consumers import DeadLetters, RuleConsumer, ScheduleTimer, SqsC
 from inbox_local.gateway import Gateway
 from inbox_local.graph_standin import GraphStandIn
 from inbox_local.invoker import FunctionLoadError, FunctionRegistry
-from inbox_local.persistence import DataDirLock, Snapshotter, TableSnapshots
+from inbox_local.persistence import BucketSnapshots, DataDirLock, Snapshotter, StackSnapshots, TableSnapshots
 from inbox_local.resources import LocalResources, dead_letter_queue, provision
 from inbox_local.template import load_template
 
@@ -66,7 +66,7 @@ class LocalStack:
         self._functions = FunctionRegistry(self.template.functions)
         self._consumers: list[SqsConsumer | RuleConsumer] = []
         self._timers: list[ScheduleTimer] = []
-        self._snapshots: TableSnapshots | None = None
+        self._snapshots: StackSnapshots | None = None
         self._snapshotter: Snapshotter | None = None
         self._dead_letters: DeadLetters | None = None
         # Timers stop first, consumers after draining, snapshots last.
@@ -97,14 +97,18 @@ class LocalStack:
 
             dynamodb = self._client("dynamodb")
             sqs = self._client("sqs")
+            s3 = self._client("s3")
             self.resources = provision(
-                self.template, dynamodb, sqs, self._client("events"), config.region, config.event_bus_name
+                self.template, dynamodb, sqs, self._client("events"), config.region, config.event_bus_name, s3
             )
             environment = self._function_environment(self.resources, self._graph.url)
             os.environ.update(environment)
             self._provision_secrets(environment)
 
-            self._snapshots = TableSnapshots(dynamodb, config.data_dir, list(self.resources.tables.values()))
+            self._snapshots = StackSnapshots(
+                TableSnapshots(dynamodb, config.data_dir, list(self.resources.tables.values())),
+                BucketSnapshots(s3, config.data_dir, list(self.resources.buckets.values())),
+            )
             restored = self._snapshots.restore_all()
             self._restored = True
             if restored:

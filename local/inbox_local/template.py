@@ -148,3 +148,8 @@ def table_create_kwargs(
     if props.get("GlobalSecondaryIndexes"):
         kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
     return kwargs
+
+
+def function_code_paths(template: Template | None = None) -> list[str]:
+    """The CodeUri directory of every function (handler modules are uniquely named)."""
+    return sorted({str(spec.code_uri) for spec in (template or load_template()).functions.values()})

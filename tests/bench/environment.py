@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 
 def prepare() -> None:
+    from inbox_local.template import function_code_paths
+
+    for path in function_code_paths():
+        if path not in sys.path:
+            sys.path.insert(0, path)
     os.environ.update(
         {
             "AWS_DEFAULT_REGION": "us-east-1",

@@ -37,6 +37,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     with mock_aws():
         client("dynamodb").create_table(**table_create_kwargs(load_template(), settings.table_name))
         client("events").create_event_bus(Name=settings.event_bus_name)
+        client("s3").create_bucket(Bucket=settings.media_bucket)
         yield
     _forget_caches()
 

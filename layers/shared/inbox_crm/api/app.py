@@ -97,16 +97,28 @@ def _register_routes() -> None:
         routes_channels,
         routes_contacts,
         routes_conversations,
+        routes_flows,
         routes_me,
+        routes_merge,
         routes_messages,
         routes_tags,
+        routes_uploads,
         routes_webhooks,
     )
 
-    app.include_router(routes_broadcasts.router)
-    for module in (routes_me, routes_channels, routes_conversations, routes_messages, routes_webhooks):
-        app.include_router(module.router)
-    for module in (routes_contacts, routes_tags):
+    for module in (
+        routes_me,
+        routes_channels,
+        routes_conversations,
+        routes_messages,
+        routes_uploads,
+        routes_broadcasts,
+        routes_contacts,
+        routes_tags,
+        routes_merge,
+        routes_flows,
+        routes_webhooks,
+    ):
         app.include_router(module.router)
 
 

@@ -79,6 +79,16 @@ def _as_time(value: Any) -> Any:
     return from_millis(int(value)) if isinstance(value, int | float) else value
 
 
+def _attachment_out(stored: dict[str, Any]) -> AttachmentOut:
+    key = stored.pop("storage_key", None)
+    attachment = AttachmentOut.model_validate(stored)
+    if key:
+        from inbox_crm.domain.media import presigned_download
+
+        attachment.download_url = presigned_download(key)
+    return attachment
+
+
 def message_out(message: Message, conversation: Conversation) -> MessageOut:
     return MessageOut(
         id=message.message_id,
@@ -89,7 +99,7 @@ def message_out(message: Message, conversation: Conversation) -> MessageOut:
         origin=message.origin,
         sent_at=message.sent_at,
         text=message.text,
-        attachments=[AttachmentOut.model_validate(item.as_dict()) for item in message.attachments or []],
+        attachments=[_attachment_out(item.as_dict()) for item in message.attachments or []],
         reply_to=message.reply_to,
         reactions=message.reactions.as_dict() if message.reactions else {},
         edits=[

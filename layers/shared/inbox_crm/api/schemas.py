@@ -127,6 +127,8 @@ class AttachmentOut(BaseModel):
     sticker_id: str | None = None
     voice: bool | None = None
     payload: dict[str, Any] | None = None
+    size: int | None = None
+    download_url: str | None = Field(None, description="Our copy (WhatsApp media), valid for an hour")
 
 
 class EditOut(BaseModel):
@@ -240,3 +242,17 @@ class SendIn(Strict):
         if self.send_at is not None and self.send_at.tzinfo is None:
             raise ValueError("send_at needs a time zone")
         return self
+
+
+class UploadIn(Strict):
+    filename: Annotated[Text, Field(min_length=1, max_length=200)]
+    content_type: Annotated[str, Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=100)]
+    data: Annotated[str, Field(min_length=4, max_length=7_000_000, description="The file, base64")]
+
+
+class UploadOut(BaseModel):
+    id: str
+    url: str = Field(description="Use it as an attachment url; valid 7 days")
+    type: Literal["image", "video", "audio", "file"]
+    filename: str
+    size: int

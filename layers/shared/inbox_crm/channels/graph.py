@@ -124,6 +124,22 @@ class GraphClient:
             time.sleep(delay)
         raise AssertionError("unreachable")
 
+    def download(self, url: str, token: str | None, max_bytes: int = 100 * 1024 * 1024) -> tuple[bytes, str]:
+        """Media bytes and content type from a Graph media URL (the download needs the token too)."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            response = self._session().get(
+                url, headers=headers, timeout=self.timeout_seconds * 6, stream=True
+            )
+        except requests.RequestException as error:
+            raise GraphError(0, None, None, f"network error: {type(error).__name__}") from error
+        if response.status_code >= 400:
+            raise GraphError.from_response(response)
+        body = response.raw.read(max_bytes + 1, decode_content=True)
+        if len(body) > max_bytes:
+            raise GraphError(413, None, None, "media larger than we copy")
+        return body, response.headers.get("Content-Type", "application/octet-stream")
+
     def get_profile(self, platform: str, user_id: str, token: str | None) -> dict[str, Any]:
         """Messenger: first/last name and picture. Instagram: name, username and picture."""
         fields = (

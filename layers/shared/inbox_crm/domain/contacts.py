@@ -82,6 +82,7 @@ class Actor:
 
     user_id: str
     correlation_id: str | None = None
+    caused_by_flow: str | None = None  # a flow's action: its events carry it (the flows' loop guard)
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ def get_contact(workspace_id: str, contact_id: str) -> Contact:
         raise NotFound("No such contact") from None
     if contact.deleted:
         raise NotFound("No such contact")
+    if contact.merged_into:  # soft-merged (domain/merge.py): kept only for undo
+        raise NotFound("This contact was merged into another", {"merged_into": contact.merged_into})
     return contact
 
 
@@ -337,6 +340,7 @@ def _event(
         data={"contact_id": contact.contact_id, "version": contact.version, "by": actor.user_id, **data},
         cause=cause,
         correlation_id=actor.correlation_id,
+        caused_by_flow=actor.caused_by_flow,
     )
 
 
@@ -345,6 +349,9 @@ def _announce(events: list[DomainEvent]) -> None:
     make the client repeat a change that is already made."""
     if not events:
         return
+    from .suggestions import after_contact_events  # merge suggestions follow phones, emails, liveness
+
+    after_contact_events(events)
     try:
         publish(events)
     except (EventDeliveryError, BotoCoreError, ClientError):

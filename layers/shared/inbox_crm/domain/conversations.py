@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.expressions.condition import Condition
-
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
 
 from inbox_crm.domain.inbox_index import reindex_actions
 from inbox_crm.errors import Conflict, InvalidInput, NotFound

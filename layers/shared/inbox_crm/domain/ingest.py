@@ -898,6 +898,8 @@ def _message_event_data(
         or unit.quick_reply_payload
         or (unit.interactive or {}).get("id"),
         "post_id": unit.comment.post_id if unit.comment else None,
+        "message_sk": message.sk,
+        "media_ids": [a.media_id for a in message.attachments or [] if a.media_id] or None,
         "comment_id": unit.comment.comment_id if unit.comment else None,
         "is_reply": unit.comment.is_reply if unit.comment else None,
     }

@@ -43,6 +43,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "tags.manage": ADMINS,
     "custom_fields.read": ALL,
     "custom_fields.manage": ADMINS,
+    "flows.read": ALL,
+    "flows.manage": ADMINS,
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -71,6 +73,8 @@ DESCRIPTIONS: dict[str, str] = {
     "tags.manage": "Create tags",
     "custom_fields.read": "List the workspace's custom contact fields",
     "custom_fields.manage": "Define custom contact fields",
+    "flows.read": "See automation flows, their templates and their run history",
+    "flows.manage": "Create, edit, enable, disable and delete automation flows",
 }
 
 

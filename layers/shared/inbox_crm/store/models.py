@@ -248,6 +248,8 @@ class Attachment(MapAttribute[str, Any]):
     sticker_id = UnicodeAttribute(null=True)
     sha256 = UnicodeAttribute(null=True)
     voice = BooleanAttribute(null=True)
+    storage_key = UnicodeAttribute(null=True)  # our copy in the media bucket
+    size = NumberAttribute(null=True)
     payload = MapAttribute[str, Any](null=True)
 
 
@@ -551,7 +553,9 @@ class MergeSuggestion(InboxItem, discriminator="MergeSuggestion"):
     workspace_id = UnicodeAttribute()
     suggestion_id = UnicodeAttribute()
     kind = UnicodeAttribute()  # shared_value | conversation_hint
-    contact_ids: ListAttribute[str] = ListAttribute()  # the pair (a hint: the identity's contact, if any, + target)
+    contact_ids: ListAttribute[str] = (
+        ListAttribute()
+    )  # the pair (a hint: the identity's contact, if any, + target)
     shared: ListAttribute[Any] = ListAttribute()  # [{kind, value, fields?, message_id?}]
     identity_id = UnicodeAttribute(null=True)  # hints: the conversation's sender
     conversation_id = UnicodeAttribute(null=True)
@@ -583,7 +587,23 @@ class MergeDismissal(InboxItem, discriminator="MergeDismissal"):
         return f"{ws_pk(workspace_id)}#MSUG_DISMISSED#{suggestion_id}", "DISMISSED"
 
 
+class Upload(InboxItem, discriminator="Upload"):
+    """An agent's file, kept in the media bucket to be attached to messages."""
+
+    upload_id = UnicodeAttribute()
+    storage_key = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size = NumberAttribute()
+    uploaded_by = UnicodeAttribute()
+
+    @staticmethod
+    def key(workspace_id: str, upload_id: str) -> tuple[str, str]:
+        return f"{ws_pk(workspace_id)}#UPLOAD#{upload_id}", "UPLOAD"
+
+
 ALL_MODELS: tuple[type[InboxItem], ...] = (
+    Upload,
     Broadcast,
     BroadcastRecipient,
     SendRequest,

@@ -1,0 +1,40 @@
+"""Identity hints (EventBridge): a MessageReceived whose text holds an email or phone of a contact
+becomes a merge suggestion; a WhatsApp auto-link (ContactAssociated, automatic) refreshes the
+contact's shared-value suggestions, since the link gave it a WhatsApp phone. docs/MERGE.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from inbox_crm.domain import suggestions
+from inbox_crm.observability import logger, metrics, tracer
+
+
+def handle(name: str, detail: dict[str, Any]) -> dict[str, Any]:
+    workspace_id = detail["workspace_id"]
+    if name == "ContactAssociated":
+        suggestions.refresh_contact(workspace_id, detail["contact_id"])
+        return {"refreshed": detail["contact_id"]}
+    if name != "MessageReceived" or not detail.get("text"):
+        return {"hints": 0}
+    written = suggestions.hints_from_message(
+        workspace_id,
+        detail["identity_id"],
+        detail["conversation_id"],
+        detail["message_id"],
+        detail.get("text"),
+    )
+    return {"hints": len(written)}
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    envelope = EventBridgeEvent(event)
+    detail = envelope.detail
+    logger.set_correlation_id((detail.get("metadata") or {}).get("correlation_id"))
+    return handle(envelope.detail_type, detail)

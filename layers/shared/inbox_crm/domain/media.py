@@ -1,0 +1,122 @@
+"""Media we keep: copies of customers' WhatsApp media and agents' uploads, in the media bucket.
+
+WhatsApp sends a media id (valid 7 days); after the message is stored, the MediaFunction asks the
+Graph API for a short-lived URL, downloads it with the number's token and stores the bytes under
+``ws/<workspace>/media/<message id>/<n>``. Copying is idempotent per attachment; failures leave the
+message intact (the media id is kept) and are retried by the event's retry policy.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import mimetypes
+import re
+from datetime import timedelta
+from typing import Any
+
+from inbox_crm.aws import client
+from inbox_crm.channels.graph import GraphClient
+from inbox_crm.errors import InvalidInput
+from inbox_crm.ids import new_id
+from inbox_crm.observability import logger
+from inbox_crm.secrets import page_token
+from inbox_crm.settings import get_settings
+from inbox_crm.store.models import Conversation, Message, Upload
+from inbox_crm.timeutil import utcnow
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # API Gateway and Lambda payload limits leave room for ~5 MB base64
+DOWNLOAD_LINK_SECONDS = 3600
+UPLOAD_LINK = timedelta(days=7)  # long enough for Meta to fetch an attachment of a scheduled send
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _bucket() -> str:
+    bucket = get_settings().media_bucket
+    if not bucket:
+        raise RuntimeError("MEDIA_BUCKET is not configured")
+    return bucket
+
+
+def presigned_download(key: str, seconds: int = DOWNLOAD_LINK_SECONDS) -> str:
+    return str(
+        client("s3").generate_presigned_url(
+            "get_object", Params={"Bucket": _bucket(), "Key": key}, ExpiresIn=seconds
+        )
+    )
+
+
+def copy_message_media(
+    workspace_id: str,
+    conversation_id: str,
+    message_sk: str,
+    account_id: str,
+    graph: GraphClient | None = None,
+) -> int:
+    """Copy every not-yet-copied media attachment of one message. Returns how many were copied."""
+    try:
+        message = Message.get(
+            Conversation.pk_for(workspace_id, conversation_id), message_sk, consistent_read=True
+        )
+    except Message.DoesNotExist:
+        return 0
+    attachments = list(message.attachments or [])
+    pending = [index for index, item in enumerate(attachments) if item.media_id and not item.storage_key]
+    if not pending:
+        return 0
+    graph = graph or GraphClient.from_settings()
+    token = page_token(account_id)
+    s3 = client("s3")
+    for index in pending:
+        attachment = attachments[index]
+        located = graph.request("GET", str(attachment.media_id), token)
+        body, content_type = graph.download(str(located["url"]), token)
+        key = f"ws/{workspace_id}/media/{message.message_id}/{index}"
+        s3.put_object(Bucket=_bucket(), Key=key, Body=body, ContentType=attachment.mime_type or content_type)
+        attachment.storage_key = key
+        attachment.size = len(body)
+    message.update(actions=[Message.attachments.set(attachments)], condition=Message.pk.exists())
+    logger.info("media copied", extra={"message_id": message.message_id, "count": len(pending)})
+    return len(pending)
+
+
+def store_upload(
+    workspace_id: str, user_id: str, filename: str, content_type: str, data_base64: str
+) -> dict[str, Any]:
+    """An agent's file for an attachment: stored privately, shared with Meta by a presigned link."""
+    try:
+        body = base64.b64decode(data_base64, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput("data must be base64", {"fields": ["data"]}) from None
+    if not body:
+        raise InvalidInput("The file is empty", {"fields": ["data"]})
+    if len(body) > MAX_UPLOAD_BYTES:
+        raise InvalidInput(
+            "The file is larger than 5 MB", {"fields": ["data"], "max_bytes": MAX_UPLOAD_BYTES}
+        )
+    upload_id = new_id("upl")
+    safe = _SAFE_NAME.sub("_", filename).strip("._") or "file"
+    key = f"uploads/{workspace_id}/{upload_id}/{safe}"
+    client("s3").put_object(Bucket=_bucket(), Key=key, Body=body, ContentType=content_type)
+    Upload(
+        *Upload.key(workspace_id, upload_id),
+        upload_id=upload_id,
+        storage_key=key,
+        filename=safe,
+        content_type=content_type,
+        size=len(body),
+        uploaded_by=user_id,
+        created_at=utcnow(),
+    ).save()
+    kind = _attachment_type(content_type)
+    url = presigned_download(key, int(UPLOAD_LINK.total_seconds()))
+    return {"id": upload_id, "url": url, "type": kind, "filename": safe, "size": len(body)}
+
+
+def _attachment_type(content_type: str) -> str:
+    major = content_type.split("/", 1)[0]
+    return major if major in ("image", "video", "audio") else "file"
+
+
+def guess_type(filename: str) -> str:
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"

@@ -1,0 +1,577 @@
+"""Issue 5: automation flows. Domain events reach the engine and the action functions exactly as the
+EventBridge rules of template.yaml route them (FlowBus reads the rules), in-process on moto."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from inbox_crm.channels.units import UnitComment, UnitKind
+from inbox_crm.domain import channels, contacts, flows_engine
+from inbox_crm.domain.ingest import ingest
+from inbox_crm.domain.tags import create_tag
+from inbox_crm.events import publish
+from inbox_crm.store.models import Contact, Conversation, FlowRun, InboxItem
+from inbox_crm.timeutil import to_millis, utcnow
+from inbox_local.apigw import lambda_context
+from inbox_local.graph_standin import GraphStandIn
+from inbox_local.template import load_template
+from support.api import ApiClient
+from support.pipeline import Pipeline
+from support.units import IG_ACCOUNT, PAGE, WA_NUMBER, unit
+from support.world import World
+
+IG_SECOND = "17841400000000888"
+FLOW_FUNCTIONS = ("FlowEngineFunction", "EnrichFunction")
+
+
+def _matches(pattern: dict[str, Any], name: str, detail: dict[str, Any]) -> bool:
+    if "inbox.crm" not in pattern.get("source", []) or name not in pattern.get("detail-type", []):
+        return False
+    return all(detail.get(key) in allowed for key, allowed in (pattern.get("detail") or {}).items())
+
+
+class FlowBus:
+    """Delivers what reaches the bus to the functions whose template.yaml rules match, until quiet."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.delivered = 0
+        self.rules = [
+            (spec, props["Pattern"])
+            for spec, _, props in load_template().events_of_type("EventBridgeRule")
+            if spec.logical_id in FLOW_FUNCTIONS or spec.logical_id.startswith("FlowAction")
+        ]
+        self.invocations: list[tuple[str, str, dict[str, Any]]] = []
+
+    def deliver(self, name: str, detail: dict[str, Any]) -> None:
+        envelope = {
+            "version": "0",
+            "id": detail.get("metadata", {}).get("event_id", "x"),
+            "detail-type": name,
+            "source": "inbox.crm",
+            "account": "123456789012",
+            "time": "2026-01-01T00:00:00Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": detail,
+        }
+        for spec, pattern in self.rules:
+            if _matches(pattern, name, detail):
+                handler = getattr(importlib.import_module(spec.module), spec.attribute)
+                result = handler(json.loads(json.dumps(envelope)), lambda_context(spec.logical_id))
+                self.invocations.append((spec.logical_id, name, result))
+
+    def settle(self, rounds: int = 50) -> list[Any]:
+        for _ in range(rounds):
+            events = self.pipeline.events()
+            fresh = events[self.delivered :]
+            if not fresh:
+                return events
+            self.delivered = len(events)
+            for event in fresh:
+                self.deliver(event.name, event.detail)
+        raise AssertionError("the flows never settled")
+
+    def replay_all(self) -> None:
+        """Every event delivered again (EventBridge's at-least-once delivery)."""
+        for event in list(self.pipeline.events()):
+            self.deliver(event.name, event.detail)
+        self.settle()
+
+
+@pytest.fixture
+def bus(world: World, pipeline: Pipeline, graph: GraphStandIn, monkeypatch: pytest.MonkeyPatch) -> FlowBus:
+    monkeypatch.setenv(
+        "LOCAL_PAGE_TOKENS",
+        f"{PAGE}=page-token,{IG_ACCOUNT}=ig-token,{IG_SECOND}=ig2-token,{WA_NUMBER}=wa-token",
+    )
+    from inbox_crm.settings import get_settings
+
+    get_settings.cache_clear()
+    channels.register_channel("ws_alpha", "messenger", PAGE, "Alpha FB", "usr_alpha_owner")
+    channels.register_channel("ws_alpha", "instagram", IG_ACCOUNT, "Alpha IG", "usr_alpha_owner")
+    channels.register_channel("ws_alpha", "instagram", IG_SECOND, "Alpha IG 2", "usr_alpha_owner")
+    channels.register_channel("ws_alpha", "whatsapp", WA_NUMBER, "Alpha WA", "usr_alpha_owner")
+    return FlowBus(pipeline)
+
+
+def _ingest(inbound: Any) -> None:
+    """As the ingest function does: store, then publish what happened."""
+    result = ingest(inbound)
+    if result.events:
+        publish(result.events)
+
+
+def _message(text: str = "hola", **fields: Any) -> None:
+    fields.setdefault("timestamp_ms", to_millis(utcnow()))
+    _ingest(unit(text=text, **fields))
+
+
+def _contacts() -> list[Contact]:
+    return [item for item in InboxItem.scan() if isinstance(item, Contact) and not item.deleted]
+
+
+def _conversations(platform: str | None = None) -> list[Conversation]:
+    return [
+        item
+        for item in InboxItem.scan()
+        if isinstance(item, Conversation) and (platform is None or item.platform == platform)
+    ]
+
+
+def _template(api: ApiClient, key: str, **body: Any) -> dict[str, Any]:
+    reply = api.post(f"/v1/flow-templates/{key}", {"enable": True, **body})
+    assert reply.status == 201, reply.text
+    flow: dict[str, Any] = reply.json()
+    assert flow["state"] == "active"
+    return flow
+
+
+def _flow(api: ApiClient, definition: dict[str, Any], *, enable: bool = True) -> dict[str, Any]:
+    reply = api.post("/v1/flows", {"name": "Prueba", **definition})
+    assert reply.status == 201, reply.text
+    flow: dict[str, Any] = reply.json()
+    if enable:
+        flow = api.post(f"/v1/flows/{flow['id']}/enable").json()
+    return flow
+
+
+def _runs(api: ApiClient, flow_id: str) -> list[dict[str, Any]]:
+    reply = api.get(f"/v1/flows/{flow_id}/runs", as_="alpha_agent")
+    assert reply.status == 200, reply.text
+    runs: list[dict[str, Any]] = reply.json()["items"]
+    return runs
+
+
+def _tag_names(contact: Contact) -> set[str]:
+    from inbox_crm.domain.tags import list_tags
+
+    names = {tag.tag_id: tag.name for tag in list_tags(contact.workspace_id)}
+    return {names[tag_id] for tag_id in contact.tags or []}
+
+
+# ------------------------------------------------------------------ create / associate contact
+
+
+def test_register_messenger_senders_creates_one_contact_with_metas_names_exactly_once(
+    api: ApiClient, bus: FlowBus
+) -> None:
+    flow = _template(api, "register_messenger_senders")
+    _message("hola", customer_id="7000000000001234")
+    bus.settle()
+
+    [contact] = _contacts()
+    assert (contact.first_name, contact.last_name) == ("Cliente", "1234")  # Meta's names (stand-in)
+    assert [ref.external_id for ref in contact.identities or []] == ["7000000000001234"]  # Facebook ID
+    assert _tag_names(contact) == {"Facebook Messenger"}
+    [conversation] = _conversations()
+    assert conversation.contact_id == contact.contact_id
+    [run] = _runs(api, flow["id"])
+    assert run["state"] == "completed"
+    assert run["flow_version"] == 1
+    assert run["trigger_event_name"] == "ConversationOpened"
+    [step] = run["steps"]
+    assert step["type"] == "create_contact"
+    assert step["state"] == "done"
+    assert step["result"]["outcome"] == "created"
+    assert step["result"]["looked_up_by"] == "facebook_id"
+    assert step["duration_ms"] is not None
+
+    # Redelivered events, a second message: nothing more.
+    bus.replay_all()
+    _message("¿siguen ahí?", customer_id="7000000000001234")
+    bus.settle()
+    assert len(_contacts()) == 1
+    assert len(_runs(api, flow["id"])) == 1
+    # ContactCreated / TagAdded caused by the flow carry it (the loop guard).
+    created = list(bus.pipeline.events("ContactCreated"))
+    assert created
+    assert all(e.detail["metadata"]["caused_by_flow"] == flow["id"] for e in created)
+
+
+def test_instagram_sender_found_by_username_is_associated_not_duplicated(
+    api: ApiClient, bus: FlowBus
+) -> None:
+    _template(api, "register_instagram_senders")
+    # The same person writes to two Instagram accounts of the workspace: different IGSIDs, one username.
+    _message("hola", platform="instagram", account_id=IG_ACCOUNT, customer_id="8000000000654321")
+    bus.settle()
+    _message("hola", platform="instagram", account_id=IG_SECOND, customer_id="8100000000654321")
+    bus.settle()
+
+    [contact] = _contacts()
+    assert {ref.username for ref in contact.identities or []} == {"cliente_654321"}
+    assert len(contact.identities or []) == 2
+    assert {c.contact_id for c in _conversations("instagram")} == {contact.contact_id}
+    assert _tag_names(contact) == {"Instagram Direct"}
+
+
+def test_whatsapp_sender_found_by_phone_is_linked_and_history_follows(api: ApiClient, bus: FlowBus) -> None:
+    # The number is only a secondary phone: ingestion's auto-link leaves it, the flow's lookup finds it.
+    existing = contacts.create_contact(
+        "ws_alpha",
+        {"first_name": "Lucía", "primary_phone": "+525511112222", "secondary_phones": ["+525512345678"]},
+        contacts.Actor("usr_alpha_agent"),
+    )
+    _template(api, "register_whatsapp_senders")
+    _message("hola", platform="whatsapp", account_id=WA_NUMBER, customer_id="5215512345678")
+    bus.settle()
+
+    [contact] = _contacts()
+    assert contact.contact_id == existing.contact_id
+    assert contact.first_name == "Lucía"  # filled only where missing
+    assert contact.whatsapp_phone == "+525512345678"
+    [conversation] = _conversations("whatsapp")
+    assert conversation.contact_id == existing.contact_id
+    assert _tag_names(contact) == {"WhatsApp"}
+
+
+def test_seeds_caveat_same_person_with_another_email_becomes_a_second_contact(
+    api: ApiClient, bus: FlowBus
+) -> None:
+    """The seeds: Facebook senders are identified by Meta's id only, never by email or phone; a person
+    already in the CRM with an email or phone becomes a second contact (merge suggestions catch it)."""
+    contacts.create_contact(
+        "ws_alpha",
+        {"first_name": "Cliente", "last_name": "4321", "emails": ["cliente@example.com"]},
+        contacts.Actor("usr_alpha_agent"),
+    )
+    _template(api, "register_messenger_senders")
+    _message("hola", customer_id="7000000000004321")
+    bus.settle()
+
+    people = _contacts()
+    assert len(people) == 2
+    assert {(c.first_name, c.last_name) for c in people} == {("Cliente", "4321")}
+
+
+# ------------------------------------------------------------------ the other actions, waits, decisions
+
+
+def test_send_wait_decision_round_robin_and_close(api: ApiClient, bus: FlowBus, graph: GraphStandIn) -> None:
+    flow = _flow(
+        api,
+        {
+            "trigger": {"type": "conversation_opened", "channel": "messenger"},
+            "steps": [
+                {
+                    "type": "send_message",
+                    "text": "Hola {{contact.first_name}}, escribes por {{conversation.channel}}",
+                    "buttons": [
+                        {"type": "web_url", "title": "Catálogo", "url": "https://example.com/c"},
+                        {"type": "postback", "title": "Hablar con alguien", "payload": "AGENTE"},
+                    ],
+                },
+                {"type": "wait", "seconds": 60},
+                {
+                    "type": "decision",
+                    "conditions": [{"field": "conversation.status", "op": "equals", "value": "open"}],
+                    "then": [
+                        {"type": "assign", "user_ids": ["usr_alpha_agent", "usr_alpha_manager"]},
+                        {"type": "close"},
+                    ],
+                    "else": [],
+                },
+            ],
+        },
+    )
+    _message("hola", customer_id="7000000000005555")
+    _message("hola", customer_id="7000000000006666")
+    bus.settle()
+
+    sends = [r for r in graph.requests() if r["method"] == "POST" and r["path"].endswith("/messages")]
+    assert len(sends) == 2
+    body = sends[0]["body"]["message"]["attachment"]["payload"]
+    assert body["text"].startswith("Hola Cliente, escribes por Facebook Messenger")
+    assert len(body["buttons"]) == 2
+    runs = _runs(api, flow["id"])
+    assert {run["state"] for run in runs} == {"waiting"}
+
+    assert flows_engine.resume_due_waits(utcnow())["resumed"] == 0  # not yet due
+    assert flows_engine.resume_due_waits(utcnow() + timedelta(minutes=2))["resumed"] == 2
+    bus.settle()
+    bus.replay_all()  # redelivered steps: still one message each, one assignment each
+
+    runs = _runs(api, flow["id"])
+    assert {run["state"] for run in runs} == {"completed"}
+    conversations = _conversations()
+    assert {c.assignee_id for c in conversations} == {"usr_alpha_agent", "usr_alpha_manager"}
+    assert {c.status for c in conversations} == {"closed"}
+    sends = [r for r in graph.requests() if r["method"] == "POST" and r["path"].endswith("/messages")]
+    assert len(sends) == 2
+    paths = [step["path"] for step in runs[0]["steps"]]
+    assert paths == ["0", "1", "2", "2.then.0", "2.then.1"]
+
+
+def test_keyword_postback_and_comment_triggers(api: ApiClient, bus: FlowBus, graph: GraphStandIn) -> None:
+    create_tag("ws_alpha", "Interesado", None, "usr_alpha_owner")
+    from inbox_crm.domain.tags import tag_id_for
+
+    tag_id = tag_id_for("ws_alpha", "Interesado")
+    keyword = _flow(
+        api,
+        {
+            "trigger": {"type": "message_received", "keywords": ["precio", "costo"]},
+            "steps": [{"type": "create_contact"}, {"type": "add_tag", "tag_id": tag_id}],
+        },
+    )
+    postback = _flow(
+        api,
+        {
+            "trigger": {"type": "postback_received", "payload": "AGENTE"},
+            "steps": [{"type": "assign", "user_id": "usr_alpha_agent"}],
+        },
+    )
+    comment = _flow(
+        api,
+        {
+            "trigger": {"type": "comment_received", "account_id": PAGE, "post_ids": ["post9"]},
+            "steps": [{"type": "reply_comment", "mode": "public", "text": "¡Te escribimos por privado!"}],
+        },
+    )
+    _message("¿Cuál es el PRECIO?", customer_id="7000000000007777")  # case and accents ignored
+    _message("gracias", customer_id="7000000000008888")
+    _ingest(
+        unit(
+            UnitKind.POSTBACK,
+            customer_id="7000000000008888",
+            postback={"title": "Hablar con alguien", "payload": "AGENTE"},
+            platform_message_id="m_postback_1",
+            timestamp_ms=to_millis(utcnow()),
+        )
+    )
+    now = to_millis(utcnow())
+    for comment_id, is_reply, from_page in (
+        ("post9_c1", False, False),
+        ("post9_c2", True, False),
+        ("post9_c3", False, True),
+    ):
+        _ingest(
+            unit(
+                UnitKind.COMMENT,
+                text="info",
+                customer_id=PAGE if from_page else "7000000000009999",
+                platform_message_id=comment_id,
+                timestamp_ms=now,
+                comment=UnitComment(
+                    comment_id=comment_id,
+                    post_id=f"{PAGE}_post9",
+                    parent_id="post9_c1" if is_reply else f"{PAGE}_post9",
+                    verb="add",
+                    is_reply=is_reply,
+                    from_page=from_page,
+                ),
+            )
+        )
+    bus.settle()
+
+    [keyword_run] = _runs(api, keyword["id"])
+    assert keyword_run["state"] == "completed"
+    tagged = [c for c in _contacts() if c.tags]
+    assert len(tagged) == 1
+    assert _tag_names(tagged[0]) == {"Interesado"}
+    [postback_run] = _runs(api, postback["id"])
+    assert postback_run["state"] == "completed"
+    # only the customer's top-level comment: not the reply, not the Page's own comment
+    [comment_run] = _runs(api, comment["id"])
+    assert comment_run["state"] == "completed", comment_run
+    replies = [r for r in graph.requests() if r["method"] == "POST" and "/comments" in r["path"]]
+    assert len(replies) == 1
+
+
+def test_loop_guard_failure_and_disabled_flow(api: ApiClient, bus: FlowBus) -> None:
+    create_tag("ws_alpha", "VIP", None, "usr_alpha_owner")
+    from inbox_crm.domain.tags import tag_id_for
+
+    vip = tag_id_for("ws_alpha", "VIP")
+    # Re-adding the tag it was triggered by would trigger itself forever without the loop guard.
+    looping = _flow(
+        api,
+        {
+            "trigger": {"type": "tag_added", "tag_id": vip},
+            "steps": [{"type": "remove_tag", "tag_id": vip}, {"type": "add_tag", "tag_id": vip}],
+        },
+    )
+    # Tagging a conversation's sender with no contact cannot work: the run fails and says why.
+    failing = _flow(
+        api,
+        {
+            "trigger": {"type": "conversation_opened", "channel": "any"},
+            "steps": [{"type": "add_tag", "tag_id": vip}],
+        },
+    )
+    disabled = _template(api, "register_messenger_senders")
+    assert api.post(f"/v1/flows/{disabled['id']}/disable").json()["state"] == "disabled"
+
+    _message("hola", customer_id="7000000000001111")
+    bus.settle()
+    assert _contacts() == []  # the disabled flow did nothing
+    assert _runs(api, disabled["id"]) == []
+    [failed] = _runs(api, failing["id"])
+    assert failed["state"] == "failed"
+    assert failed["failed_path"] == "0"
+    assert "no contact" in failed["error"]
+    listed = {f["id"]: f for f in api.get("/v1/flows", as_="alpha_agent").json()["items"]}
+    assert listed[failing["id"]]["error_count"] == 1
+    assert "no contact" in listed[failing["id"]]["last_error"]
+
+    person = contacts.create_contact(
+        "ws_alpha", {"first_name": "Ana", "emails": ["ana@example.com"]}, contacts.Actor("usr_alpha_agent")
+    )
+    contacts.add_tag("ws_alpha", person.contact_id, vip, contacts.Actor("usr_alpha_agent"))
+    bus.settle()
+    [run] = _runs(api, looping["id"])
+    assert run["state"] == "completed"
+    again = [
+        e for e in bus.pipeline.events("TagAdded") if e.detail["metadata"]["caused_by_flow"] == looping["id"]
+    ]
+    assert len(again) == 1
+    assert any(
+        result.get("skipped", {}).get(looping["id"]) == "caused_by_this_flow"
+        for function, _, result in bus.invocations
+        if function == "FlowEngineFunction"
+    )
+
+
+def test_blocked_contact_run_stops(api: ApiClient, bus: FlowBus) -> None:
+    create_tag("ws_alpha", "Seguimiento", None, "usr_alpha_owner")
+    from inbox_crm.domain.tags import tag_id_for
+
+    flow = _flow(
+        api,
+        {
+            "trigger": {"type": "conversation_opened"},
+            "steps": [
+                {"type": "create_contact"},
+                {"type": "wait", "seconds": 30},
+                {"type": "add_tag", "tag_id": tag_id_for("ws_alpha", "Seguimiento")},
+            ],
+        },
+    )
+    _message("hola", customer_id="7000000000002222")
+    bus.settle()
+    [contact] = _contacts()
+    contacts.block_contact("ws_alpha", contact.contact_id, contacts.Actor("usr_alpha_owner"))
+    flows_engine.resume_due_waits(utcnow() + timedelta(minutes=1))
+    bus.settle()
+    [run] = _runs(api, flow["id"])
+    assert run["state"] == "stopped"
+    assert run["error"] == "contact_blocked"
+    assert not _contacts()[0].tags
+    # a blocked sender's next conversation starts nothing (ingestion emits no events for it)
+    runs_before = len([i for i in InboxItem.scan() if isinstance(i, FlowRun)])
+    _message("otra vez", customer_id="7000000000002222")
+    bus.settle()
+    assert len([i for i in InboxItem.scan() if isinstance(i, FlowRun)]) == runs_before
+
+
+# ------------------------------------------------------------------ API: validation, roles, versions
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"steps": [{"type": "teleport"}]}, "teleport"),
+        (
+            {
+                "steps": [
+                    {
+                        "type": "send_message",
+                        "text": "x",
+                        "attachments": [{"type": "image", "url": "https://e.co/a.png"}] * 4,
+                    }
+                ]
+            },
+            "attachments",
+        ),
+        (
+            {
+                "steps": [
+                    {
+                        "type": "send_message",
+                        "text": "x",
+                        "buttons": [{"type": "postback", "title": "a", "payload": "A"}] * 3,
+                    }
+                ]
+            },
+            "buttons",
+        ),
+        ({"steps": [{"type": "send_message"}]}, "text or attachments"),
+        ({"steps": [{"type": "send_message", "text": "Hola {{contact.apodo}}"}]}, "contact.apodo"),
+        ({"trigger": {"type": "conversation_opened", "channel": "telegram"}}, "channel"),
+        ({"trigger": {"type": "comment_received", "account_id": "999"}}, "not a Page of this workspace"),
+        ({"steps": [{"type": "assign", "user_id": "usr_beta_agent"}]}, "not a member"),
+        ({"steps": [{"type": "add_tag", "tag_id": "tag_nope"}]}, "no such tag"),
+    ],
+)
+def test_invalid_flows_are_refused_naming_the_problem(
+    api: ApiClient, bus: FlowBus, change: dict[str, Any], needle: str
+) -> None:
+    definition = {"trigger": {"type": "conversation_opened"}, "steps": [{"type": "close"}], **change}
+    reply = api.post("/v1/flows", {"name": "Mal", **definition})
+    assert reply.status == 422, reply.text
+    assert needle in reply.text
+
+
+def test_roles_versions_and_templates(api: ApiClient, bus: FlowBus) -> None:
+    body = {"name": "Cerrar", "trigger": {"type": "conversation_opened"}, "steps": [{"type": "close"}]}
+    assert api.post("/v1/flows", body, as_="alpha_agent").status == 403
+    flow = api.post("/v1/flows", body, as_="alpha_manager").json()
+    assert (flow["state"], flow["version"]) == ("draft", 1)
+    edited = api.call("PUT", f"/v1/flows/{flow['id']}", body={**body, "name": "Cerrar todo", "version": 1})
+    assert edited.status == 200
+    assert edited.json()["version"] == 2
+    stale = api.call("PUT", f"/v1/flows/{flow['id']}", body={**body, "version": 1})
+    assert stale.status == 412
+    assert api.get(f"/v1/flows/{flow['id']}", as_="beta_owner").status == 404
+    templates = {t["key"] for t in api.get("/v1/flow-templates", as_="alpha_agent").json()["items"]}
+    assert {
+        "register_messenger_senders",
+        "register_instagram_senders",
+        "register_whatsapp_senders",
+        "welcome_messenger",
+        "out_of_hours",
+        "assign_to_agent",
+    } <= templates
+    assert api.post("/v1/flow-templates/assign_to_agent", {"enable": True}).status == 422
+    assert api.post("/v1/flow-templates/nope", {}).status == 404
+    assert api.delete(f"/v1/flows/{flow['id']}").status == 204
+    assert api.get(f"/v1/flows/{flow['id']}").status == 404
+
+
+def test_welcome_and_out_of_hours_templates(api: ApiClient, bus: FlowBus, graph: GraphStandIn) -> None:
+    _template(api, "welcome_messenger")
+    # every day, all day long: the sender is always "out of hours" except for an impossible minute
+    _template(
+        api,
+        "out_of_hours",
+        params={"schedule": {"days": [0, 1, 2, 3, 4, 5, 6], "start": "00:00", "end": "00:00"}},
+    )
+    _template(api, "assign_to_agent", params={"user_ids": ["usr_alpha_agent"]})
+    _message("hola", customer_id="7000000000003333")
+    bus.settle()
+    texts = [
+        r["body"]["message"].get("text", "")
+        for r in graph.requests()
+        if r["method"] == "POST" and r["path"].endswith("/messages")
+    ]
+    assert any("correo electrónico" in text and "Cliente" in text for text in texts)
+    assert any("horario de atención" in text for text in texts)
+    [conversation] = _conversations()
+    assert conversation.assignee_id == "usr_alpha_agent"
+
+
+def test_in_hours_schedule_uses_the_timezone() -> None:
+    from datetime import UTC, datetime
+
+    schedule = {"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00"}
+    monday_noon_mexico = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)  # 12:00 in Mexico City
+    assert flows_engine.in_hours(schedule, "America/Mexico_City", monday_noon_mexico)
+    assert not flows_engine.in_hours(schedule, "Europe/Madrid", monday_noon_mexico)  # 19:00 in Madrid
+    saturday = datetime(2026, 1, 10, 18, 0, tzinfo=UTC)
+    assert not flows_engine.in_hours(schedule, "America/Mexico_City", saturday)
