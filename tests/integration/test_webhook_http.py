@@ -292,3 +292,21 @@ def test_a_thousand_event_batch_is_fully_stored(inbox: Pipeline, api: ApiClient)
     inbox.ingest_bodies([message["body"] for message in queued])
     assert len(inbox.events("MessageReceived")) == BATCH_SIZE
     assert len(conversations(api, limit="100")) == 20
+
+
+def test_fifty_concurrent_deliveries_of_a_new_sender_through_http(inbox: Pipeline, api: ApiClient) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from inbox_crm.store.models import Conversation, Identity, InboxItem, Message
+
+    body = sample("whatsapp/text_with_profile.json")
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(lambda _: inbox.post(body).status, range(50)))
+    assert statuses == [200] * 50
+    inbox.drain()
+    items = list(InboxItem.scan())
+    assert len([i for i in items if isinstance(i, Identity)]) == 1
+    assert len([i for i in items if isinstance(i, Conversation)]) == 1
+    assert len([i for i in items if isinstance(i, Message)]) == 1
+    assert len(inbox.events("MessageReceived")) == 1
+    assert len(inbox.events("ConversationOpened")) == 1
