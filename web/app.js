@@ -114,6 +114,7 @@ function createViews() {
   const conversation = new ConversationView({
     api,
     channels: () => state.channels,
+    me: () => state.me,
     onLoaded: (loaded) => {
       if (inbox.get(loaded.id)) inbox.upsert(loaded);
       if (panel.conversation?.id === loaded.id) panel.conversationChanged(loaded);

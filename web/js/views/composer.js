@@ -6,6 +6,7 @@ import { h } from '../dom.js';
 import { t, onLanguageChange } from '../i18n.js';
 import { describeError } from '../errors.js';
 import { replyWindowState } from '../format.js';
+import { MAX_UPLOAD_BYTES, uploadFile } from '../uploads.js';
 
 const MISSING_ROUTE = new Set(['route_not_found', 'not_found_route']);
 
@@ -22,6 +23,8 @@ export function createComposer({ api, onSent }) {
   const label = h('label', { for: 'composer-text', class: 'visually-hidden' });
   const textarea = h('textarea', { id: 'composer-text', rows: 2, maxlength: 4096, dir: 'auto' });
   const button = h('button', { type: 'submit', class: 'primary' });
+  const fileInput = h('input', { type: 'file', class: 'visually-hidden', tabindex: '-1', 'aria-hidden': 'true', on: { change: attach } });
+  const attachButton = h('button', { type: 'button', class: 'secondary attach', on: { click: () => fileInput.click() } });
   const notice = h('p', { class: 'composer-notice', role: 'status', hidden: true });
   const legend = h('legend', { class: 'visually-hidden' });
   const modeLabels = {};
@@ -34,7 +37,7 @@ export function createComposer({ api, onSent }) {
       return h('label', {}, h('input', { type: 'radio', name: 'reply', value: mode, checked: mode === 'public' }), modeLabels[mode]);
     }),
   );
-  const form = h('form', { class: 'composer', on: { submit } }, label, modes, h('div', { class: 'composer-row' }, textarea, button), notice);
+  const form = h('form', { class: 'composer', on: { submit } }, label, modes, h('div', { class: 'composer-row' }, fileInput, attachButton, textarea, button), notice);
 
   textarea.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
@@ -61,17 +64,40 @@ export function createComposer({ api, onSent }) {
     notice.hidden = !text;
   }
 
-  async function submit(event) {
+  function submit(event) {
     event.preventDefault();
     const text = textarea.value.trim();
-    if (!text || sending || !conversation) return;
+    if (text) send({ text });
+  }
+
+  /** The chosen file: uploaded, then sent as an attachment (with the typed text, if any). */
+  async function attach() {
+    const file = fileInput.files?.[0];
+    fileInput.value = '';
+    if (!file || sending || !conversation) return;
+    if (file.size > MAX_UPLOAD_BYTES) {
+      say(t('composer.too_large'), 'error');
+      return;
+    }
+    const id = conversation.id;
+    const text = textarea.value.trim();
+    await send({ file, text }, id);
+  }
+
+  async function send({ text, file }, id = conversation?.id) {
+    if (sending || !conversation || id !== conversation.id) return;
     sending = true;
     refresh();
-    say('');
-    const id = conversation.id;
-    const body = { text };
+    say(file ? t('composer.uploading') : '');
+    const body = text ? { text } : {};
     if (replyMode()) body.reply = replyMode();
     try {
+      if (file) {
+        const upload = await uploadFile(api, file);
+        body.attachments = [{ type: upload.type, url: upload.url }];
+        draftKey = newKey(); // another attachment is another message
+        say('');
+      }
       const sent = await api.post(`/v1/conversations/${encodeURIComponent(id)}/messages`, body, { headers: { 'Idempotency-Key': draftKey } });
       textarea.value = '';
       draftKey = newKey();
@@ -94,6 +120,8 @@ export function createComposer({ api, onSent }) {
     modeLabels.private.textContent = t('composer.reply_private');
     modes.hidden = conversation?.kind !== 'comment';
     button.textContent = sending ? t('composer.sending') : t('composer.send');
+    attachButton.textContent = t('composer.attach');
+    attachButton.disabled = !open || sending;
     textarea.placeholder = open ? t('composer.placeholder') : t('composer.closed_placeholder');
     textarea.disabled = !open || sending;
     button.disabled = !open || sending || !textarea.value.trim();

@@ -6,6 +6,7 @@ import { t } from '../i18n.js';
 import { can, describeError, fieldErrors } from '../errors.js';
 import { contactName, conversationTitle, fullWhen } from '../format.js';
 import { registrationMarker } from './markers.js';
+import { MergeCard } from './merge-card.js';
 
 const SEARCH_DELAY_MS = 250;
 const MIN_QUERY = 2;
@@ -21,6 +22,14 @@ export class ContactPanel {
     this.tags = null;
     this.seq = 0;
     this.searchSeq = 0;
+    this.mergeCard = new MergeCard({
+      api,
+      onContactChanged: (contact) => {
+        if (!this.contact || contact.id !== this.contact.id) return;
+        this.contact = contact;
+        this.render();
+      },
+    });
     this.clear();
   }
 
@@ -28,6 +37,7 @@ export class ContactPanel {
     this.conversation = null;
     this.contact = null;
     this.seq += 1;
+    this.mergeCard.reset(null);
     this.body.replaceChildren(h('p', { class: 'muted panel-placeholder', text: t('contact.none_selected') }));
   }
 
@@ -43,6 +53,7 @@ export class ContactPanel {
     this.draft = null;
     this.confirming = null;
     this.pending = false;
+    this.mergeCard.reset(null);
     if (conversation.contact_id) this.loadContact();
     else this.render();
   }
@@ -60,6 +71,7 @@ export class ContactPanel {
   }
 
   relabel() {
+    this.mergeCard.render();
     if (this.conversation) this.render();
     else this.clear();
   }
@@ -74,6 +86,7 @@ export class ContactPanel {
       ]);
       if (seq !== this.seq) return;
       this.contact = contact;
+      this.mergeCard.load(contact.id);
     } catch (error) {
       if (seq !== this.seq) return;
       this.error = describeError(error);
@@ -407,7 +420,7 @@ export class ContactPanel {
         ),
       );
     }
-    return [header, h('section', { class: 'panel-section', 'aria-label': t('contact.details') }, list), this.renderTags(), this.renderActions()];
+    return [header, this.mergeCard.element, h('section', { class: 'panel-section', 'aria-label': t('contact.details') }, list), this.renderTags(), this.renderActions()];
   }
 
   renderTags() {

@@ -7,6 +7,7 @@ import { describeError } from '../errors.js';
 import { renderMessage } from './message.js';
 import { registrationMarker } from './markers.js';
 import { createComposer } from './composer.js';
+import { createHeaderActions } from './header-actions.js';
 
 const PAGE = 50;
 const STICK_TO_BOTTOM_PX = 80;
@@ -16,7 +17,7 @@ function byTime(a, b) {
 }
 
 export class ConversationView {
-  constructor({ api, channels, onLoaded }) {
+  constructor({ api, channels, me, onLoaded }) {
     this.api = api;
     this.channels = channels;
     this.onLoaded = onLoaded;
@@ -32,6 +33,15 @@ export class ConversationView {
     this.problem = document.getElementById('conversation-problem');
     this.composer = createComposer({ api, onSent: () => this.refresh() });
     document.getElementById('composer-slot').append(this.composer.element);
+    this.actions = createHeaderActions({
+      api,
+      me,
+      onChanged: (conversation) => {
+        this.update(conversation);
+        this.onLoaded?.(conversation);
+      },
+    });
+    document.getElementById('toggle-contact').before(this.actions.element);
     this.older.addEventListener('click', () => this.loadOlder());
     this.reset(null);
   }
@@ -50,6 +60,7 @@ export class ConversationView {
     this.view.hidden = true;
     this.empty.hidden = false;
     this.composer.setConversation(null);
+    this.actions.setConversation(null);
   }
 
   async open(id, summary) {
@@ -70,12 +81,13 @@ export class ConversationView {
         this.api.get(`/v1/conversations/${encodeURIComponent(id)}/messages`, { limit: PAGE }),
       ]);
       if (seq !== this.seq) return;
-      this.conversation = conversation;
+      this.conversation = (await this.markRead(conversation)) || conversation;
+      if (seq !== this.seq) return;
       this.messages = page.items;
       this.olderCursor = page.next_cursor;
       this.renderHeader();
       this.renderMessages({ toBottom: true });
-      this.onLoaded?.(conversation);
+      this.onLoaded?.(this.conversation);
     } catch (error) {
       if (seq !== this.seq || error.status === 401) return;
       this.list.replaceChildren();
@@ -89,10 +101,13 @@ export class ConversationView {
     if (!this.id || !this.conversation) return;
     const seq = this.seq;
     try {
-      const [conversation, page] = await Promise.all([
+      let [conversation, page] = await Promise.all([
         this.api.get(`/v1/conversations/${encodeURIComponent(this.id)}`),
         this.api.get(`/v1/conversations/${encodeURIComponent(this.id)}/messages`, { limit: PAGE }),
       ]);
+      if (seq !== this.seq) return;
+      // New messages while the conversation is open on a visible tab are read at once.
+      if (conversation.unread_count) conversation = (await this.markRead(conversation)) || conversation;
       if (seq !== this.seq) return;
       if (JSON.stringify(conversation) !== JSON.stringify(this.conversation)) {
         this.conversation = conversation;
@@ -102,6 +117,16 @@ export class ConversationView {
       this.onLoaded?.(conversation);
     } catch {
       // the next poll tries again; the inbox shows connection problems
+    }
+  }
+
+  /** POST …/read: the conversation with its unread count cleared, or null when that failed. */
+  async markRead(conversation) {
+    if (!conversation.unread_count) return null;
+    try {
+      return await this.api.post(`/v1/conversations/${encodeURIComponent(conversation.id)}/read`);
+    } catch {
+      return null; // the badge stays; the next open or poll tries again
     }
   }
 
@@ -181,6 +206,7 @@ export class ConversationView {
     this.windowNote.textContent = conversation.kind === 'comment' ? `${state.text} ${t('window.comment_public')}` : state.text;
     this.windowNote.dataset.level = state.level;
     this.composer.setConversation(conversation);
+    this.actions.setConversation(conversation);
   }
 
   renderMessages({ toBottom = false } = {}) {
