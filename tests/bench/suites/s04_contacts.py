@@ -379,22 +379,26 @@ def _ratio_rows(results: list[dict[str, Any]], small: int, large: int) -> list[d
     return rows
 
 
-def run() -> list[dict[str, Any]]:
+def seed_bench_workspace() -> str:
+    """The bench workspace: its owner, a Messenger Page and a VIP tag (returned)."""
     from inbox_crm.domain import channels, tags
     from inbox_crm.domain.routing import forget_routes
-    from inbox_crm.settings import get_settings
     from inbox_crm.store.models import User, Workspace
+
+    Workspace(*Workspace.key(WORKSPACE), workspace_id=WORKSPACE, name="Bench").save()
+    User(*User.key(WORKSPACE, OWNER), workspace_id=WORKSPACE, user_id=OWNER, email="o@x", role="owner").save()
+    channels.register_channel(WORKSPACE, "messenger", PAGE, "Bench page", OWNER)
+    forget_routes()
+    return tags.create_tag(WORKSPACE, "VIP", None, OWNER).tag_id
+
+
+def run() -> list[dict[str, Any]]:
+    from inbox_crm.settings import get_settings
 
     levels = _levels()
     results: list[dict[str, Any]] = []
     with moto_partition_queries():
-        Workspace(*Workspace.key(WORKSPACE), workspace_id=WORKSPACE, name="Bench").save()
-        User(
-            *User.key(WORKSPACE, OWNER), workspace_id=WORKSPACE, user_id=OWNER, email="o@x", role="owner"
-        ).save()
-        channels.register_channel(WORKSPACE, "messenger", PAGE, "Bench page", OWNER)
-        forget_routes()
-        workspace = _Workspace(tags.create_tag(WORKSPACE, "VIP", None, OWNER).tag_id)
+        workspace = _Workspace(seed_bench_workspace())
         table = get_settings().table_name
         dynamodb = boto3.client("dynamodb")
         results.append(

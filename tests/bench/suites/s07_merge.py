@@ -18,12 +18,12 @@ from typing import Any
 from bench.meter import measure
 from bench.suites.s04_contacts import (
     OWNER,
-    PAGE,
     WORKSPACE,
     _levels,
     _ratio_rows,
     moto_partition_queries,
     populate,
+    seed_bench_workspace,
 )
 
 RUNS = 5
@@ -103,20 +103,11 @@ def operations(level: int) -> list[dict[str, Any]]:
 
 
 def run() -> list[dict[str, Any]]:
-    from inbox_crm.domain import channels, tags
-    from inbox_crm.domain.routing import forget_routes
-    from inbox_crm.store.models import User, Workspace
 
     levels = _levels()
     results: list[dict[str, Any]] = []
     with moto_partition_queries():
-        Workspace(*Workspace.key(WORKSPACE), workspace_id=WORKSPACE, name="Bench").save()
-        User(
-            *User.key(WORKSPACE, OWNER), workspace_id=WORKSPACE, user_id=OWNER, email="o@x", role="owner"
-        ).save()
-        channels.register_channel(WORKSPACE, "messenger", PAGE, "Bench page", OWNER)
-        forget_routes()
-        vip = tags.create_tag(WORKSPACE, "VIP", None, OWNER).tag_id
+        vip = seed_bench_workspace()
         seeded = 0
         for level in levels:
             started = time.perf_counter()
