@@ -34,6 +34,7 @@ from inbox_crm.events import DomainEvent, publish
 from inbox_crm.ids import stable_id
 from inbox_crm.observability import logger
 from inbox_crm.settings import get_settings
+from inbox_crm.store.maps import compact
 from inbox_crm.store.models import (
     Contact,
     Conversation,
@@ -683,7 +684,7 @@ def _finish_step(
 ) -> None:
     actions: list[Any] = [FlowRunStep.state.set(state), FlowRunStep.finished_at.set(now)]
     if result is not None:
-        actions.append(FlowRunStep.result.set(_clean(result)))
+        actions.append(FlowRunStep.result.set(compact(result)))
     if error is not None:
         actions.append(FlowRunStep.error.set(error[:1000]))
     try:
@@ -697,16 +698,8 @@ def _note_error(item: FlowRunStep, error: str) -> None:
     item.update(actions=[FlowRunStep.error.set(error[:1000])])
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _clean(item) for key, item in value.items() if item not in (None, "", [], {})}
-    if isinstance(value, list):
-        return [_clean(item) for item in value]
-    return value
-
-
 def _set_input(call: StepCall, values: dict[str, Any]) -> None:
-    call.item.update(actions=[FlowRunStep.input.set(_clean(values))])
+    call.item.update(actions=[FlowRunStep.input.set(compact(values))])
 
 
 # ------------------------------------------------------------------ the actions

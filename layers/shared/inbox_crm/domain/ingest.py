@@ -22,6 +22,7 @@ from inbox_crm.channels.units import InboundUnit, UnitKind
 from inbox_crm.events import DomainEvent
 from inbox_crm.ids import stable_id
 from inbox_crm.observability import logger
+from inbox_crm.store.maps import compact
 from inbox_crm.store.models import (
     Attachment,
     Conversation,
@@ -197,23 +198,14 @@ def _message_at(workspace_id: str, pointer: MessagePointer) -> Message | None:
 # ------------------------------------------------------------------ building records
 
 
-def _clean(value: Any) -> Any:
-    """Drop empty values so raw maps stay small and never hold NULLs."""
-    if isinstance(value, dict):
-        return {key: _clean(item) for key, item in value.items() if item not in (None, "", [], {})}
-    if isinstance(value, list):
-        return [_clean(item) for item in value]
-    return value
-
-
 def _attachments(unit: InboundUnit) -> list[Attachment] | None:
     if not unit.attachments:
         return None
-    return [Attachment(**_clean(attachment.model_dump())) for attachment in unit.attachments]
+    return [Attachment(**compact(attachment.model_dump())) for attachment in unit.attachments]
 
 
 def _message_data(unit: InboundUnit) -> dict[str, Any] | None:
-    data = _clean(
+    data = compact(
         {
             "quick_reply_payload": unit.quick_reply_payload,
             "postback": unit.postback,
@@ -603,7 +595,7 @@ def _apply_reaction(context: _Context) -> IngestResult:
     if unit.reaction.action == "unreact":
         reactions.pop(unit.customer_id, None)
     else:
-        reactions[unit.customer_id] = _clean(
+        reactions[unit.customer_id] = compact(
             {"emoji": unit.reaction.emoji, "reaction": unit.reaction.reaction, "at": unit.timestamp_ms}
         )
     message.update(actions=[_set_or_remove(Message.reactions, reactions or None)])
@@ -640,7 +632,7 @@ def _apply_edit(context: _Context) -> IngestResult:
     number = unit.edit.num_edit if unit.edit.num_edit is not None else len(edits) + 1
     if any(int(edit.get("num_edit", 0)) >= number for edit in edits):
         return IngestResult("duplicate")
-    edits.append(_clean({"previous_text": message.text, "num_edit": number, "at": unit.timestamp_ms}))
+    edits.append(compact({"previous_text": message.text, "num_edit": number, "at": unit.timestamp_ms}))
     message.update(actions=[_set_or_remove(Message.text, unit.edit.text), Message.edits.set(edits)])
     return IngestResult("updated")
 
@@ -715,7 +707,7 @@ def _apply_status(context: _Context) -> IngestResult:
     new_rank = STATUS_RANK.get(unit.status.status, 0)
     message_id = message_id_for(unit.platform, unit.account_id, unit.platform_message_id)
     pointer, message = _target(context, unit.platform_message_id)
-    status_record = _clean(
+    status_record = compact(
         {
             "status": unit.status.status,
             "at": unit.timestamp_ms,
@@ -797,7 +789,7 @@ def _apply_comment(context: _Context) -> IngestResult:
         return IngestResult("updated")
     if message.text == unit.text:
         return IngestResult("duplicate")
-    edits = [*(message.edits or []), _clean({"previous_text": message.text, "at": unit.timestamp_ms})]
+    edits = [*(message.edits or []), compact({"previous_text": message.text, "at": unit.timestamp_ms})]
     message.update(actions=[_set_or_remove(Message.text, unit.text), Message.edits.set(edits)])
     return IngestResult("updated")
 
@@ -865,7 +857,7 @@ def _event(context: _Context, name: str, cause: str, data: dict[str, Any]) -> Do
     return DomainEvent(
         name=name,
         workspace_id=context.workspace_id,
-        data=_clean(data),
+        data=compact(data),
         cause=cause,
         correlation_id=context.correlation_id,
     )

@@ -129,10 +129,10 @@ def _latest_comment(conversation: Conversation) -> Message | None:
     return None
 
 
-def _comment_context(conversation: Conversation, spec: SendSpec) -> tuple[str, datetime]:
+def _comment_context(conversation: Conversation, identity: Identity, spec: SendSpec) -> tuple[str, datetime]:
     """The comment answered and when it was written (private replies: 7 days)."""
     if spec.comment_id:
-        sent_at = _comment_time(conversation.workspace_id, conversation, spec.comment_id)
+        sent_at = _comment_time(conversation, identity.account_id, spec.comment_id)
         if sent_at is None:
             raise NotFound("No such comment in this conversation")
         return spec.comment_id, sent_at
@@ -167,7 +167,7 @@ def compose(
     comment_id = None
     comment_at = None
     if spec.reply_mode != "message":
-        comment_id, comment_at = _comment_context(conversation, spec)
+        comment_id, comment_at = _comment_context(conversation, identity, spec)
     scheduled = spec.send_at is not None and spec.send_at > now
     if spec.send_at is not None and spec.send_at > now + timedelta(days=365):
         raise InvalidInput("send_at must be within a year", {"fields": ["send_at"]})
@@ -354,7 +354,7 @@ def deliver(
         kind = Kind.PRIVATE_REPLY
     route = Route.STANDARD
     if reply_mode != "public_reply":
-        comment_at = _comment_time(message.workspace_id, conversation, comment_id) if comment_id else None
+        comment_at = _comment_time(conversation, identity.account_id, comment_id) if comment_id else None
         decision = decide(
             conversation.platform,
             conversation.last_inbound_at,
@@ -390,12 +390,11 @@ def deliver(
     return _mark_sent(message, conversation, identity, sent_ids, now)
 
 
-def _comment_time(workspace_id: str, conversation: Conversation, comment_id: str) -> datetime | None:
-    pointer_id = message_id_for(
-        conversation.platform, conversation_identity(conversation).account_id, comment_id
-    )
+def _comment_time(conversation: Conversation, account_id: str, comment_id: str) -> datetime | None:
+    """When the comment was written, from its stored message (None: not in this conversation)."""
+    pointer_id = message_id_for(conversation.platform, account_id, comment_id)
     try:
-        pointer = MessagePointer.get(*MessagePointer.key(workspace_id, pointer_id))
+        pointer = MessagePointer.get(*MessagePointer.key(conversation.workspace_id, pointer_id))
         if pointer.conversation_id != conversation.conversation_id or not pointer.message_sk:
             return None
         return Message.get(conversation.pk, pointer.message_sk).sent_at
