@@ -300,13 +300,15 @@ def test_search_refuses_short_queries_and_foreign_cursors(api: ApiClient) -> Non
 
 
 def test_the_list_without_query_is_newest_first_and_paginated(api: ApiClient) -> None:
-    created = [_create(api, first_name=f"C{n}", emails=[f"c{n}@c.mx"])["id"] for n in range(3)]
-    first = api.get("/v1/contacts", query={"limit": "2"}).json()
-    second = api.get("/v1/contacts", query={"limit": "2", "cursor": first["next_cursor"]}).json()
-    listed = _ids(first["items"]) + _ids(second["items"])
-    # newest first: ids start with their creation millisecond
-    assert listed == sorted(created, reverse=True)
-    assert second["next_cursor"] is None
+    # Many contacts within a few milliseconds: lower-case RFC 4648 ids misordered ~1 pair in 5.
+    created = [_create(api, first_name=f"C{n}", emails=[f"c{n}@c.mx"])["id"] for n in range(10)]
+    listed, cursor = [], None
+    for _ in range(4):
+        page = api.get("/v1/contacts", query={"limit": "3", **({"cursor": cursor} if cursor else {})}).json()
+        listed += _ids(page["items"])
+        cursor = page["next_cursor"]
+    assert listed == created[::-1]
+    assert cursor is None
 
 
 def test_search_follows_edits_and_deletes(api: ApiClient) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -116,6 +117,22 @@ def test_a_suggestion_follows_the_shared_values(api: ApiClient) -> None:
     assert len(_suggestions(api, third["id"])) == 2
     assert api.delete(f"/v1/contacts/{third['id']}", as_="alpha_owner").status == 204
     assert _suggestions(api, first["id"]) == []
+
+
+def test_accepting_keeps_the_older_contact_whatever_the_ids_say(api: ApiClient) -> None:
+    # Ids stored before ids were time-ordered: the older contact has the larger id.
+    legacy = ["ctc_agm5ovp4ycg6e2pd6mqtzbfg7q", "ctc_agm5ovp4ycg62aaaaaaaaaaaaa"]
+    with mock.patch.object(contacts, "new_id", side_effect=legacy):
+        older = _contact(api, emails=["same@x.mx"])
+        younger = _contact(api, first_name="Anita", emails=["same@x.mx"])
+    assert (older["id"], younger["id"]) == tuple(legacy)
+    [suggestion] = _suggestions(api, older["id"])
+    accepted = api.post(f"/v1/merge-suggestions/{suggestion['id']}/accept", {}, as_="alpha_agent")
+    assert accepted.status == 200, accepted.text
+    assert accepted.json()["merge"]["survivor_id"] == older["id"]
+    assert accepted.json()["merge"]["absorbed_id"] == younger["id"]
+    # and an old id is still an id every route takes
+    assert api.get(f"/v1/contacts/{older['id']}", as_="alpha_agent").status == 200
 
 
 def test_the_workspace_listing_is_paginated(api: ApiClient) -> None:

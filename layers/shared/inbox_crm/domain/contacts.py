@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property, partial
 from typing import Any, TypeVar
 
@@ -735,7 +736,7 @@ def auto_link_whatsapp(identity: Identity, correlation_id: str | None = None) ->
     try:
         candidates = [
             contact
-            for contact in _contacts(workspace_id, contact_ids_for(workspace_id, "phone", number))
+            for contact in oldest_first(workspace_id, contact_ids_for(workspace_id, "phone", number))
             if contact.whatsapp_phone == number
             or (contact.primary_phone == number and not contact.whatsapp_phone)
         ]
@@ -767,11 +768,14 @@ def auto_link_whatsapp(identity: Identity, correlation_id: str | None = None) ->
     return [_event(workspace_id, "ContactAssociated", contact, actor, cause, **data)]
 
 
-def _contacts(workspace_id: str, contact_ids: Iterable[str]) -> list[Contact]:
+def oldest_first(workspace_id: str, contact_ids: Iterable[str]) -> list[Contact]:
+    """The contacts that exist and are not deleted, oldest first by creation time: ids minted
+    before ids were time-ordered do not say which contact is older."""
     keys = [Contact.key(workspace_id, contact_id) for contact_id in dict.fromkeys(contact_ids)]
     found = [item for item in Contact.batch_get(keys, consistent_read=True) if isinstance(item, Contact)]
     return sorted(
-        (contact for contact in found if not contact.deleted), key=lambda contact: contact.contact_id
+        (contact for contact in found if not contact.deleted),
+        key=lambda contact: (contact.created_at or datetime.max.replace(tzinfo=UTC), contact.contact_id),
     )
 
 

@@ -738,7 +738,7 @@ def act_create_contact(call: StepCall) -> dict[str, Any]:
         elif identity.platform == "whatsapp" and identity.phone:
             looked_up_by = "whatsapp_phone"
             candidates = lookup.contacts_by_phone(workspace_id, identity.phone)
-        found = next((c for c in contacts._contacts(workspace_id, candidates)), None)
+        found = next((c for c in contacts.oldest_first(workspace_id, candidates)), None)
         try:
             if found is not None:
                 linked = contacts.link_conversation(

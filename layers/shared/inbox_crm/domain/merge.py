@@ -567,7 +567,9 @@ def accept_suggestion(
     suggestion = suggestions.get_suggestion(workspace_id, suggestion_id)
     if suggestion.kind == "shared_value":
         pair = sorted(suggestion.contact_ids)
-        survivor = survivor_id or pair[0]
+        # The default survivor is the older contact by creation time, never by id order.
+        oldest = contacts.oldest_first(workspace_id, pair) if survivor_id is None else []
+        survivor = survivor_id or (oldest[0].contact_id if oldest else pair[0])
         if survivor not in pair:
             raise InvalidFields.one(("survivor_id",), "one of the suggestion's contacts", "choice")
         other = next(contact_id for contact_id in pair if contact_id != survivor)
