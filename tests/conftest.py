@@ -38,4 +38,4 @@ for _path in function_code_paths():
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-pytest_plugins = ["support.fixtures"]
+pytest_plugins = ["support.aws_needs", "support.fixtures"]

@@ -8,7 +8,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inbox_crm.api.app import resolve
+from inbox_crm.aws_needs import MEDIA_READ, MEDIA_WRITE, PAGE_TOKENS, PUBLISH_EVENTS, TABLE_READ_WRITE, needs
 from inbox_crm.observability import logger, metrics, tracer
+
+# What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
+AWS_NEEDS = needs(TABLE_READ_WRITE, PUBLISH_EVENTS, MEDIA_READ, MEDIA_WRITE, PAGE_TOKENS)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

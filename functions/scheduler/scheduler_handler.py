@@ -11,10 +11,14 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from inbox_crm.aws_needs import PAGE_TOKENS, PUBLISH_EVENTS, TABLE_READ_WRITE, needs
 from inbox_crm.domain import broadcasts, channels, flows_engine, outbound
 from inbox_crm.events import DomainEvent, publish
 from inbox_crm.observability import logger, metrics, tracer
 from inbox_crm.timeutil import iso, to_millis, utcnow
+
+# What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
+AWS_NEEDS = needs(TABLE_READ_WRITE, PUBLISH_EVENTS, PAGE_TOKENS)
 
 
 def watch_channels() -> int:

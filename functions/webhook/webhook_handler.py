@@ -16,12 +16,16 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from inbox_crm.aws_needs import ENQUEUE_INBOUND, META_APP_SECRETS, needs
 from inbox_crm.channels.inbound_queue import enqueue
 from inbox_crm.channels.meta_webhook import parse_delivery
 from inbox_crm.channels.signature import verify_handshake, verify_signature
 from inbox_crm.observability import logger, metrics, tracer
 from inbox_crm.secrets import meta_app_secrets, meta_verify_token
 from inbox_crm.settings import get_settings
+
+# What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
+AWS_NEEDS = needs(META_APP_SECRETS, ENQUEUE_INBOUND)
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 

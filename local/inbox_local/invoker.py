@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from inbox_local import aws_actions
 from inbox_local.apigw import lambda_context
 from inbox_local.template import FunctionSpec
 
@@ -34,6 +35,7 @@ class LocalFunction:
         self._load_lock = threading.Lock()
         self._invoke_lock = threading.Lock()
         self._last_load_error: str | None = None
+        self._declared: frozenset[str] = frozenset()
         self.invocations = 0
         self.errors = 0
 
@@ -80,6 +82,7 @@ class LocalFunction:
             sys.modules.pop(module_name, None)
             raise FunctionLoadError(f"{self.name}: {module_name} has no callable {self.spec.attribute}")
         log.info("%s: loaded %s", self.name, self.spec.handler)
+        self._declared = aws_actions.declared_actions(module)
         return handler
 
     def invoke(self, event: Any) -> Any:
@@ -89,7 +92,8 @@ class LocalFunction:
             self.invocations += 1
             started = time.monotonic()
             try:
-                return handler(event, lambda_context(self.name, self.spec.timeout))
+                with aws_actions.running(self.name, self._declared):
+                    return handler(event, lambda_context(self.name, self.spec.timeout))
             except Exception:
                 self.errors += 1
                 raise
@@ -103,6 +107,7 @@ class LocalFunction:
 class FunctionRegistry:
     def __init__(self, specs: dict[str, FunctionSpec]) -> None:
         self._functions = {logical_id: LocalFunction(spec) for logical_id, spec in specs.items()}
+        aws_actions.install()  # AWS calls the functions make without declaring them are reported
 
     def __getitem__(self, logical_id: str) -> LocalFunction:
         return self._functions[logical_id]
@@ -111,7 +116,13 @@ class FunctionRegistry:
         return logical_id in self._functions
 
     def status(self) -> dict[str, dict[str, Any]]:
+        undeclared = aws_actions.LEDGER.as_dict()["undeclared"]
         return {
-            name: {"loaded": function.loaded, "invocations": function.invocations, "errors": function.errors}
+            name: {
+                "loaded": function.loaded,
+                "invocations": function.invocations,
+                "errors": function.errors,
+                "undeclared_aws_actions": undeclared.get(name, []),
+            }
             for name, function in self._functions.items()
         }

@@ -15,6 +15,13 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
     client = client_for(stack)
     try:
         yield client
+        # Every AWS call the stack's functions made must be in their AWS_NEEDS (inbox_local.aws_actions).
+        undeclared = {
+            name: function["undeclared_aws_actions"]
+            for name, function in client.status()["functions"].items()
+            if function["undeclared_aws_actions"]
+        }
+        assert not undeclared, f"functions performed AWS actions they do not declare: {undeclared}"
     finally:
         client.session.close()
         assert stack.stop() == 0, stack.log_tail()
