@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
+import requests
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from inbox_crm.channels.units import UnitComment, UnitKind, UnitStatus
 from inbox_crm.domain import channels, outbound
@@ -230,20 +232,15 @@ def test_meta_policy_errors_fail_with_a_reason_and_are_not_retried(
     assert len(_sends(graph)) == 1  # never retried
 
 
-@pytest.mark.parametrize(("code", "status"), [(131056, 400), (613, 400), (None, 503)])
-def test_rate_limits_and_5xx_are_retried(
-    api: ApiClient,
-    inbox: World,
-    graph: GraphStandIn,
-    code: int | None,
-    status: int,
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("code", [131056, 613, 130429])
+def test_rate_limits_are_refusals_and_are_retried(
+    api: ApiClient, inbox: World, graph: GraphStandIn, code: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from inbox_crm.channels import graph as graph_module
 
     monkeypatch.setattr(graph_module.time, "sleep", lambda _: None)
     conversation_id = _conversation()
-    graph.fail(status=status, error={"code": code or 2, "message": "try later"}, times=1)
+    graph.fail(status=400, error={"code": code, "message": "try later"}, times=1)
     reply = api.post(f"/v1/conversations/{conversation_id}/messages", {"text": "hola"})
     assert reply.json()["status"] == "sent"
     assert len(_sends(graph)) == 2
@@ -369,19 +366,19 @@ def test_scheduled_send_past_the_window_applies_the_policy_at_send_time(
     outbound.compose("ws_alpha", conversation_id, plain, author)
     outbound.compose("ws_alpha", conversation_id, templated, author)
     counts = outbound.send_due(at + timedelta(minutes=1))
-    assert counts == {"due": 2, "sent": 1, "failed": 1, "rescheduled": 0, "skipped": 0}
+    assert counts == {"due": 2, "sent": 1, "failed": 1, "rescheduled": 0, "unknown": 0, "skipped": 0}
     failed = next(m for m in InboxItem.scan() if isinstance(m, Message) and m.status == "failed")
     assert failed.error_code == "window_closed_template_required"
 
 
-def test_transient_failure_of_a_scheduled_send_is_retried_later(inbox: World, graph: GraphStandIn) -> None:
+def test_a_scheduled_send_refused_by_a_rate_limit_is_retried_later(inbox: World, graph: GraphStandIn) -> None:
     from inbox_crm.channels.graph import GraphClient
 
     conversation_id = _conversation()
     at = utcnow() + timedelta(minutes=5)
     spec = outbound.SendSpec(content=outbound.OutboundContent(text="luego"), send_at=at)
     outbound.compose("ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.HUMAN, "u"))
-    graph.fail(status=503, error={"code": 2, "message": "down"}, times=10)
+    graph.fail(status=400, error={"code": 4, "message": "Application request limit reached"}, times=10)
     client = GraphClient.from_settings()
     client.max_attempts = 1
     first = outbound.send_due(at, client=client)
@@ -453,3 +450,259 @@ def test_agents_close_reopen_assign_and_mark_read(api: ApiClient, inbox: World) 
     assert api.post(f"{base}/reopen").json()["status"] == "open"
     assert api.post(f"{base}/close", as_="beta_owner").status == 404
     assert api.post(f"{base}/assign", {"assignee_id": None}).json()["assignee_id"] is None
+
+
+# ------------------------------------------------------------------ issue 10: every send ends known
+
+
+class _Session(requests.Session):
+    """A requests session whose POSTs fail as the network can: before the request left (the connection
+    was refused) or after Meta answered (the answer was lost on its way back)."""
+
+    faults: ClassVar[list[str]] = []
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        fault = _Session.faults.pop(0) if method == "POST" and _Session.faults else None
+        if fault == "refused":
+            reason = NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
+            raise requests.ConnectionError(MaxRetryError(None, url, reason))  # type: ignore[arg-type]
+        if fault == "connect_timeout":
+            raise requests.ConnectTimeout("connect timed out")
+        response = super().request(method, url, *args, **kwargs)
+        if fault == "lost":
+            raise requests.ReadTimeout("read timed out")
+        if fault == "dropped":
+            raise requests.ConnectionError("Connection aborted: RemoteDisconnected")
+        return response
+
+
+@pytest.fixture
+def network(monkeypatch: pytest.MonkeyPatch) -> type[_Session]:
+    from inbox_crm.channels import graph as graph_module
+
+    _Session.faults = []
+    monkeypatch.setattr(graph_module.requests, "Session", _Session)
+    monkeypatch.setattr(graph_module.time, "sleep", lambda _: None)
+    return _Session
+
+
+def _message(message_id: str) -> Message:
+    return next(m for m in InboxItem.scan() if isinstance(m, Message) and m.message_id == message_id)
+
+
+@pytest.mark.parametrize("fault", ["refused", "connect_timeout"])
+def test_a_post_that_never_left_is_retried(
+    api: ApiClient, inbox: World, graph: GraphStandIn, network: type[_Session], fault: str
+) -> None:
+    conversation_id = _conversation()
+    network.faults = [fault]
+    reply = api.post(f"/v1/conversations/{conversation_id}/messages", {"text": "hola"})
+    assert reply.json()["status"] == "sent"
+    assert len(_sends(graph)) == 1  # the refused attempt never reached Meta
+
+
+@pytest.mark.parametrize("fault", ["lost", "dropped", "503"])
+def test_a_post_that_may_have_reached_meta_is_never_retried_and_is_unknown(
+    api: ApiClient, inbox: World, graph: GraphStandIn, network: type[_Session], fault: str
+) -> None:
+    conversation_id = _conversation()
+    if fault == "503":
+        graph.fail(status=503, error={"code": 2, "message": "Service temporarily unavailable"}, times=1)
+    else:
+        network.faults = [fault]
+    reply = api.post(f"/v1/conversations/{conversation_id}/messages", {"text": "hola"})
+    assert reply.status == 201
+    assert reply.json()["status"] == "unknown"
+    assert reply.json()["error_code"] == "outcome_unknown"
+    assert len(_sends(graph)) == 1
+    # Nothing sends it again by itself: not the scheduler, not a retried request.
+    assert outbound.send_due(utcnow() + timedelta(hours=2))["due"] == 0
+    assert len(_sends(graph)) == 1
+
+
+def test_a_messenger_echo_settles_an_unknown_send(
+    api: ApiClient, inbox: World, graph: GraphStandIn, network: type[_Session]
+) -> None:
+    conversation_id = _conversation()
+    network.faults = ["lost"]
+    message = api.post(f"/v1/conversations/{conversation_id}/messages", {"text": "¿llegó?"}).json()
+    assert message["status"] == "unknown"
+    [sent] = _sends(graph)
+    mid = sent["response"]["message_id"]
+    echo = unit(
+        UnitKind.ECHO,
+        text="¿llegó?",
+        platform_message_id=mid,
+        echo_app_id="999999999999999",
+        echo_metadata=message["id"],
+        timestamp_ms=to_millis(utcnow()),
+    )
+    assert ingest(echo).outcome == "duplicate"
+    settled = _message(message["id"])
+    assert (settled.status, settled.platform_message_id, settled.error_code) == ("sent", mid, None)
+
+
+@pytest.mark.parametrize("status_first", [False, True])
+def test_a_whatsapp_status_settles_an_unknown_send_by_its_callback_data(
+    inbox: World, graph: GraphStandIn, network: type[_Session], status_first: bool
+) -> None:
+    wa = {"platform": "whatsapp", "account_id": WA_NUMBER, "customer_id": "5215512340001"}
+    conversation_id = _conversation(**wa)
+    spec = outbound.SendSpec(content=outbound.OutboundContent(text="hola"))
+    composed = outbound.compose(
+        "ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.HUMAN, "u")
+    )
+    real_mark_unknown = outbound.mark_unknown
+
+    def status_webhook() -> None:
+        [sent] = _sends(graph)
+        assert sent["body"]["biz_opaque_callback_data"] == composed.message.message_id
+        delivered = unit(
+            UnitKind.STATUS,
+            platform_message_id=sent["response"]["messages"][0]["id"],
+            status=UnitStatus(status="delivered", callback_data=composed.message.message_id),
+            dedupe_key="st:delivered",
+            timestamp_ms=to_millis(utcnow()),
+            **wa,
+        )
+        ingest(delivered)
+
+    def webhook_then_mark_unknown(*args: Any, **kwargs: Any) -> Message:
+        status_webhook()  # Meta's status beats our own bookkeeping of the lost answer
+        return real_mark_unknown(*args, **kwargs)
+
+    network.faults = ["lost"]
+    if status_first:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(outbound, "mark_unknown", webhook_then_mark_unknown)
+            result = outbound.deliver(composed.message)
+    else:
+        assert outbound.deliver(composed.message).status == "unknown"
+        status_webhook()
+        result = _message(composed.message.message_id)
+    result = _message(composed.message.message_id)
+    assert result.status == "delivered"
+    assert result.platform_message_id == _sends(graph)[0]["response"]["messages"][0]["id"]
+    assert len(_sends(graph)) == 1
+
+
+def test_retrying_an_unknown_send_is_the_agents_decision(
+    api: ApiClient, inbox: World, graph: GraphStandIn, network: type[_Session]
+) -> None:
+    conversation_id = _conversation()
+    path = f"/v1/conversations/{conversation_id}/messages"
+    network.faults = ["lost"]
+    message = api.post(path, {"text": "hola"}).json()
+    sent = api.post(path, {"text": "otra"}).json()
+    assert (message["status"], sent["status"]) == ("unknown", "sent")
+    refused = api.post(f"{path}/{sent['id']}/retry")
+    assert refused.status == 404  # a message with a known outcome has nothing to retry
+    retried = api.post(f"{path}/{message['id']}/retry")
+    assert retried.status == 200, retried.text
+    assert retried.json()["status"] == "sent"
+    assert len(_sends(graph)) == 3
+    again = api.post(f"{path}/{message['id']}/retry")
+    assert (again.status, again.json()["error"]["details"]["reason_code"]) == (409, "not_unknown")
+    assert api.post(f"{path}/{message['id']}/retry", as_="beta_owner").status == 404
+    assert len(_sends(graph)) == 3
+
+
+def test_the_same_idempotency_key_answers_the_current_state_and_refuses_another_body(
+    api: ApiClient, inbox: World, graph: GraphStandIn
+) -> None:
+    conversation_id = _conversation()
+    path = f"/v1/conversations/{conversation_id}/messages"
+    # A request that stored the message and stopped before sending it (the function died).
+    spec = outbound.SendSpec(content=outbound.OutboundContent(text="una vez"), idempotency_key="k-9")
+    stored = outbound.compose("ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.HUMAN, "u"))
+    assert stored.message.status == "queued"
+    again = api.post(path, {"text": "una vez"}, headers={"Idempotency-Key": "k-9"})
+    assert (again.status, again.json()["id"], again.json()["status"]) == (
+        200,
+        stored.message.message_id,
+        "sent",
+    )
+    assert len(_sends(graph)) == 1
+    other = api.post(path, {"text": "otra cosa"}, headers={"Idempotency-Key": "k-9"})
+    assert other.status == 422
+    assert other.json()["error"]["code"] == "idempotency_key_reused"
+    assert len(_sends(graph)) == 1
+
+
+def test_a_queued_message_whose_request_died_is_sent_by_the_scheduler(
+    inbox: World, graph: GraphStandIn
+) -> None:
+    conversation_id = _conversation()
+    spec = outbound.SendSpec(content=outbound.OutboundContent(text="sin perder"))
+    composed = outbound.compose(
+        "ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.HUMAN, "u")
+    )
+    assert outbound.send_due(utcnow())["due"] == 0  # its own request still has time to send it
+    assert outbound.send_due(utcnow() + outbound.QUEUED_GRACE)["sent"] == 1
+    assert _message(composed.message.message_id).status == "sent"
+    assert len(_sends(graph)) == 1
+
+
+def test_an_error_before_the_post_puts_the_message_back_for_the_scheduler(
+    api: ApiClient, inbox: World, graph: GraphStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversation_id = _conversation()
+
+    def no_token(account_id: str) -> str:
+        raise RuntimeError("Secrets Manager throttled")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(outbound, "page_token", no_token)
+        with pytest.raises(RuntimeError):
+            api.post(f"/v1/conversations/{conversation_id}/messages", {"text": "luego"})
+    [message] = [m for m in InboxItem.scan() if isinstance(m, Message) and m.direction == "outbound"]
+    assert message.status == "queued"
+    assert outbound.send_due(utcnow())["sent"] == 1
+    assert len(_sends(graph)) == 1
+
+
+@pytest.mark.parametrize("posted", [False, True])
+def test_an_expired_claim_is_resent_before_the_post_and_unknown_after(
+    inbox: World, graph: GraphStandIn, posted: bool
+) -> None:
+    conversation_id = _conversation()
+    spec = outbound.SendSpec(content=outbound.OutboundContent(text="hola"))
+    message = outbound.compose(
+        "ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.HUMAN, "u")
+    ).message
+    now = utcnow()
+    # The holder claims it and dies (a killed function leaves no trace but its lease).
+    assert outbound._claim(message, now)
+    if posted:
+        message.update(actions=[Message.post_started_at.set(now)])
+    assert outbound.send_due(now + timedelta(seconds=5))["due"] == 0  # the lease still holds
+    later = now + outbound.LEASE + timedelta(seconds=1)
+    counts = outbound.send_due(later)
+    swept = _message(message.message_id)
+    if posted:
+        assert (counts["unknown"], swept.status, len(_sends(graph))) == (1, "unknown", 0)
+    else:
+        assert (counts["sent"], swept.status, len(_sends(graph))) == (1, "sent", 1)
+    assert swept.gsi2pk is None  # settled: off the due index
+    assert outbound.send_due(later + timedelta(hours=1))["due"] == 0
+
+
+def test_a_late_holder_does_not_send_a_message_reclaimed_by_another(
+    inbox: World, graph: GraphStandIn
+) -> None:
+    conversation_id = _conversation()
+    spec = outbound.SendSpec(content=outbound.OutboundContent(text="hola"))
+    message = outbound.compose(
+        "ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.HUMAN, "u")
+    ).message
+    now = utcnow()
+    slow = Message.get(message.pk, message.sk)
+    assert outbound._claim(slow, now)
+    # Its lease expires before it posts; the sweeper reclaims and sends.
+    assert outbound.send_due(now + outbound.LEASE + timedelta(seconds=1))["sent"] == 1
+    prepared = outbound._prepare(slow, now, None, None)
+    assert not isinstance(prepared, Message)
+    assert not outbound._settle(
+        slow, [Message.post_started_at.set(now)], outbound._mine(slow) & (Message.status == "sending")
+    )
+    assert len(_sends(graph)) == 1

@@ -36,3 +36,9 @@ class Conflict(DomainError):
 
 class PreconditionFailed(DomainError):
     code = "precondition_failed"
+
+
+class IdempotencyKeyReused(DomainError):
+    """The same Idempotency-Key with a different request body (422)."""
+
+    code = "idempotency_key_reused"

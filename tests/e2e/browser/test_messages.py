@@ -187,3 +187,66 @@ def test_attachments_edits_reactions_and_ticks(
     shoot(page, screenshots, "11-rich-messages")
     reply.scroll_into_view_if_needed()
     shoot(page, screenshots, "12-reply-read-and-reaction")
+
+
+def test_an_unknown_outcome_is_shown_and_sent_again_only_on_the_agents_click(
+    page: Page, local_stack: LocalStackClient
+) -> None:
+    """Meta's answer to a reply was lost: the agent sees it and decides; nothing retries by itself."""
+    _, conversation = messenger_conversation(
+        local_stack, "Rita", f"Soto{unique_letters()}", "¿Llegó mi pedido?"
+    )
+    state = {"status": "unknown", "retries": 0}
+
+    def ours(inbound: dict) -> dict:
+        extra = {"status": "sent", "error_code": None, "error_reason": None}
+        if state["status"] == "unknown":
+            extra = {
+                "status": "unknown",
+                "error_code": "outcome_unknown",
+                "error_reason": "Meta may or may not…",
+            }
+        return {
+            **inbound,
+            "id": "msg_unknown_e2e",
+            "platform_message_id": None,
+            "direction": "outbound",
+            "origin": "agent",
+            "text": "Sí, sale hoy 📦",
+            **extra,
+        }
+
+    def messages(route: Route) -> None:
+        if route.request.method == "GET":
+            body = route.fetch().json()
+            if body["items"]:
+                body["items"] = [*body["items"], ours(body["items"][-1])]
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+        else:
+            route.fallback()
+
+    def retry(route: Route) -> None:
+        state["retries"] += 1
+        state["status"] = "sent"
+        inbound = api_json(
+            local_stack.call("GET", f"/v1/conversations/{conversation['id']}/messages", role="agent")
+        )
+        route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(ours(inbound["items"][-1]))
+        )
+
+    page.route(re.compile(r".*/v1/conversations/[^/]+/messages(\?.*)?$"), messages)
+    page.route("**/messages/msg_unknown_e2e/retry", retry)
+    login(page, local_stack)
+    open_conversation(page, conversation["id"])
+
+    reply = page.locator(".msg.out").filter(has_text="Sí, sale hoy 📦")
+    expect(reply.get_by_role("img", name="Estado desconocido")).to_be_visible()
+    expect(reply.locator(".msg-unknown")).to_contain_text("Puede que el cliente lo haya recibido o no.")
+    button = reply.get_by_role("button", name="Estado desconocido — reintentar")
+    expect(button).to_be_visible()
+    assert state["retries"] == 0  # never automatic
+    button.click()
+    expect(reply.get_by_role("img", name="Enviado")).to_be_visible()
+    expect(reply.locator(".msg-unknown")).to_have_count(0)
+    assert state["retries"] == 1

@@ -158,6 +158,18 @@ export class ConversationView {
     return changed;
   }
 
+  // Only on the agent's click: the customer may receive the message twice.
+  async retryUnknown(message) {
+    const path = `/v1/conversations/${encodeURIComponent(this.id)}/messages/${encodeURIComponent(message.id)}/retry`;
+    try {
+      const updated = await this.api.post(path);
+      if (this.merge({ items: [updated] })) this.renderMessages();
+    } catch (error) {
+      this.problem.textContent = describeError(error);
+      this.problem.hidden = false;
+    }
+  }
+
   async loadOlder() {
     if (!this.olderCursor) return;
     const seq = this.seq;
@@ -223,7 +235,7 @@ export class ConversationView {
         nodes.push(this.cached(`day:${key}`, label, () => h('li', { class: 'day-separator', role: 'separator' }, h('span', { text: label })), used));
       }
       const quoted = message.reply_to ? byPlatformId.has(message.reply_to) : false;
-      nodes.push(this.cached(message.id, `${JSON.stringify(message)}|${quoted}`, () => renderMessage(message, { byPlatformId }), used));
+      nodes.push(this.cached(message.id, `${JSON.stringify(message)}|${quoted}`, () => renderMessage(message, { byPlatformId, onRetry: (unknown) => this.retryUnknown(unknown) }), used));
     }
     for (const key of [...this.nodes.keys()]) if (!used.has(key)) this.nodes.delete(key);
     if (!nodes.length) nodes.push(h('li', { class: 'empty', text: t('conversation.no_messages') }));

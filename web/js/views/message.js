@@ -4,9 +4,10 @@ import { locale, t } from '../i18n.js';
 import { fullWhen, timeOnly } from '../format.js';
 
 const ORIGINS = ['app', 'meta_inbox', 'page', 'agent', 'flow', 'business'];
-const STATUS_MARKS = { queued: '🕓', scheduled: '🕓', sending: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' };
+const STATUS_MARKS = { queued: '🕓', scheduled: '🕓', sending: '🕓', unknown: '?', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' };
 
-export function renderMessage(message, { byPlatformId }) {
+// onRetry(message): the agent's explicit decision to send again a message whose outcome is unknown.
+export function renderMessage(message, { byPlatformId, onRetry }) {
   const outbound = message.direction === 'outbound';
   const bubble = h('div', { class: 'bubble' });
   const item = h(
@@ -42,9 +43,28 @@ export function renderMessage(message, { byPlatformId }) {
       h('p', { class: 'msg-error', role: 'note' }, t('status.failed_reason', { reason: message.error_reason || message.error_code || '?' })),
     );
   }
+  if (outbound && message.status === 'unknown') bubble.append(unknownOutcome(message, onRetry));
   const reactions = reactionList(message.reactions);
   if (reactions) item.append(reactions);
   return item;
+}
+
+// Meta's answer was lost: the message may or may not have arrived. Never retried by itself.
+function unknownOutcome(message, onRetry) {
+  const note = h('p', { class: 'msg-error msg-unknown', role: 'note' }, h('span', { text: t('status.unknown_note') }));
+  if (onRetry) {
+    const button = h('button', { type: 'button', class: 'ghost retry-unknown', text: t('status.retry_unknown') });
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try {
+        await onRetry(message);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    note.append(' ', button);
+  }
+  return note;
 }
 
 function quote(original) {

@@ -24,8 +24,10 @@ _REPLY_MODES = {"message": "message", "public": "public_reply", "private": "priv
     summary="Send (or schedule) a message in a conversation",
     description=(
         "Stored as queued, sent through the Graph API inside Meta's policy, then sent / failed with a "
-        "reason. With send_at in the future it is scheduled. An Idempotency-Key header makes retries "
-        "of the same request answer with the same message."
+        "reason, or unknown when Meta's answer was lost (the agent may retry it). With send_at in the "
+        "future it is scheduled. An Idempotency-Key header makes retries of the same request answer "
+        "with the message's current state; the same key with another request is a 422 "
+        "(idempotency_key_reused)."
     ),
     tags=["inbox"],
     status_code=201,
@@ -60,11 +62,34 @@ def send_message(conversation_id: str, body: SendIn) -> Response[str]:
         principal.workspace_id, conversation_id, spec, outbound.Author(Sender.HUMAN, principal.user_id)
     )
     message = composed.message
-    if composed.created and message.status == "queued":
+    if message.status == "queued":  # new, or a first attempt that stopped before claiming it
         message = outbound.deliver(message, conversation=composed.conversation, identity=composed.identity)
     conversation = conversations.get_conversation(principal.workspace_id, conversation_id)
     return Response(
         status_code=201 if composed.created else 200,
+        content_type=content_types.APPLICATION_JSON,
+        body=message_out(message, conversation).model_dump_json(),
+    )
+
+
+@router.post(
+    "/v1/conversations/<conversation_id>/messages/<message_id>/retry",
+    summary="Send again a message whose outcome is unknown",
+    description=(
+        "Meta's answer to this message was lost, so it may or may not have reached the customer. "
+        "Retrying is the agent's decision (the customer may receive it twice); only a message in the "
+        "unknown state can be retried (409 not_unknown otherwise)."
+    ),
+    tags=["inbox"],
+    responses=documented(200, MessageOut, "The message after the new attempt", 401, 403, 404, 409),
+)
+def retry_message(conversation_id: str, message_id: str) -> Response[str]:
+    principal = principal_of(router)
+    principal.require("messages.send")
+    message = outbound.retry_unknown(principal.workspace_id, conversation_id, message_id)
+    conversation = conversations.get_conversation(principal.workspace_id, conversation_id)
+    return Response(
+        status_code=200,
         content_type=content_types.APPLICATION_JSON,
         body=message_out(message, conversation).model_dump_json(),
     )

@@ -2,6 +2,11 @@
 
 Policy errors (window closed, retired tags, private-reply limits) and auth errors are never
 retried: they are raised as GraphError carrying Meta's code, subcode and message.
+
+A POST (a send) is retried only when it provably never reached Meta: the connection was refused,
+the name did not resolve, the connect timed out, or Meta refused it with a rate-limit code. A read
+timeout, a dropped connection or a 5xx after the request left may mean Meta accepted it: that is
+raised with ``maybe_delivered`` and never retried here (the caller records an unknown outcome).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from inbox_crm.observability import logger
 from inbox_crm.settings import Settings, get_settings
@@ -38,6 +44,8 @@ class GraphError(Exception):
         self.message = message
         self.error_type = error_type
         self.trace_id = trace_id
+        # True when a request that changes something may have been accepted by Meta.
+        self.maybe_delivered = False
 
     @property
     def is_rate_limit(self) -> bool:
@@ -49,6 +57,8 @@ class GraphError(Exception):
 
     @property
     def retryable(self) -> bool:
+        if self.maybe_delivered:
+            return False
         return self.status >= 500 or self.is_rate_limit or self.status == 0
 
     @classmethod
@@ -65,6 +75,18 @@ class GraphError(Exception):
             error_type=error.get("type"),
             trace_id=error.get("fbtrace_id"),
         )
+
+
+def never_left(error: requests.RequestException) -> bool:
+    """True when the request provably never reached the server: no connection was made."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    if isinstance(error, requests.ConnectionError) and not isinstance(error, requests.Timeout):
+        reason = error.args[0] if error.args else None
+        if isinstance(reason, MaxRetryError):
+            reason = reason.reason
+        return isinstance(reason, NewConnectionError)  # refused, unreachable or DNS failure
+    return False
 
 
 @dataclass
@@ -103,6 +125,7 @@ class GraphClient:
         url = f"{self.base_url}/{self.version}/{path.lstrip('/')}"
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         attempts = max_attempts or self.max_attempts
+        safe = method.upper() in ("GET", "HEAD")
         for attempt in range(1, attempts + 1):
             try:
                 response = self._session().request(
@@ -110,10 +133,18 @@ class GraphClient:
                 )
             except requests.RequestException as error:
                 failure = GraphError(0, None, None, f"network error: {type(error).__name__}")
+                failure.maybe_delivered = not safe and not never_left(error)
             else:
                 if response.status_code < 400:
-                    return response.json() if response.content else {}
-                failure = GraphError.from_response(response)
+                    try:
+                        return response.json() if response.content else {}
+                    except ValueError:
+                        failure = GraphError(response.status_code, None, None, "unreadable response")
+                        failure.maybe_delivered = not safe
+                else:
+                    failure = GraphError.from_response(response)
+                    # Meta may fail after accepting a message; a rate limit is a refusal.
+                    failure.maybe_delivered = not safe and failure.status >= 500 and not failure.is_rate_limit
             if not failure.retryable or attempt == attempts:
                 raise failure
             delay = self.backoff_seconds * (2 ** (attempt - 1)) * (0.5 + random.random())  # noqa: S311

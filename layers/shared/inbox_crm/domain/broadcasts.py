@@ -33,6 +33,13 @@ PAGE_SIZE = 25
 # Page; one scheduler run sends at most this many per second and stops before its time budget.
 SENDS_PER_SECOND = 20
 RUN_BUDGET_SECONDS = 40.0
+_RECIPIENT_STATUS = {
+    "sent": "sent",
+    "delivered": "sent",
+    "read": "sent",
+    "failed": "failed",
+    "unknown": "unknown",
+}
 
 
 @dataclass(frozen=True)
@@ -206,7 +213,8 @@ def _send_to(broadcast: Broadcast, contact: Contact, pace: _Pacer) -> str:
             message = outbound.deliver(
                 message, conversation=composed.conversation, identity=composed.identity
             )
-        status = "failed" if message.status == "failed" else "sent"
+        # Sent only once Meta accepted it; a message still on its way (or unknown) says so.
+        status = _RECIPIENT_STATUS.get(message.status or "", "pending")
         reason = message.error_code
         message_id: str | None = message.message_id
     except Conflict as refused:

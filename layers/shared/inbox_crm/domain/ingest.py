@@ -546,6 +546,11 @@ def _reconcile_echo(context: _Context, conversation: Conversation, pointer_messa
     except PutError as error:
         if not condition_failed(error):
             raise
+    if ours.status in ("sending", "unknown") and ours.post_started_at and unit.platform_message_id:
+        from inbox_crm.domain import outbound  # outbound imports this module
+
+        # The echo proves Meta accepted a send whose answer we lost.
+        outbound.settle_seen(ours, unit.platform, unit.account_id, unit.platform_message_id)
     return True
 
 
@@ -707,6 +712,17 @@ def _apply_status(context: _Context) -> IngestResult:
     new_rank = STATUS_RANK.get(unit.status.status, 0)
     message_id = message_id_for(unit.platform, unit.account_id, unit.platform_message_id)
     pointer, message = _target(context, unit.platform_message_id)
+    if message is None and pointer is None and unit.status.callback_data:
+        from inbox_crm.domain import outbound  # outbound imports this module
+
+        # A send whose answer we lost: the status names it by our id (biz_opaque_callback_data).
+        message = outbound.settle_by_callback(
+            context.workspace_id,
+            unit.status.callback_data,
+            unit.platform,
+            unit.account_id,
+            unit.platform_message_id,
+        )
     status_record = compact(
         {
             "status": unit.status.status,

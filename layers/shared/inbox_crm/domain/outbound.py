@@ -9,7 +9,10 @@ echoes and status webhooks find it) or ``failed`` with Meta's code and a reason 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,7 +34,7 @@ from inbox_crm.channels.meta_send import (
 )
 from inbox_crm.domain.ingest import STATUS_RANK, message_id_for, preview_of
 from inbox_crm.domain.policy import Kind, Route, Sender, decide
-from inbox_crm.errors import Conflict, InvalidInput, NotFound
+from inbox_crm.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
 from inbox_crm.events import DomainEvent
 from inbox_crm.ids import new_id, stable_id
 from inbox_crm.observability import logger
@@ -50,6 +53,10 @@ from inbox_crm.timeutil import to_millis, utcnow
 
 DUE_SHARDS = 4
 MAX_SEND_ATTEMPTS = 5
+# A claim is held this long; the scheduler's sweeper (every minute) reclaims expired ones.
+LEASE = timedelta(seconds=60)
+# A queued message is on the due index too, so a crash between storing and claiming loses nothing.
+QUEUED_GRACE = timedelta(seconds=30)
 _IDEMPOTENCY_TTL = timedelta(hours=24)
 
 
@@ -82,9 +89,13 @@ def due_shard(message_id: str) -> str:
     return f"DUE#{int(stable_id('s', message_id)[2:10], 36) % DUE_SHARDS}"
 
 
+def _due_sort_key(message: Message, due: datetime) -> str:
+    return f"{to_millis(due):013d}#{message.workspace_id}#{message.conversation_id}#{message.sk}"
+
+
 def _due_keys(message: Message, due: datetime) -> None:
     message.gsi2pk = due_shard(message.message_id)
-    message.gsi2sk = f"{to_millis(due):013d}#{message.workspace_id}#{message.conversation_id}#{message.sk}"
+    message.gsi2sk = _due_sort_key(message, due)
 
 
 # ------------------------------------------------------------------ compose
@@ -156,8 +167,9 @@ def compose(
         )
     except Conversation.DoesNotExist:
         raise NotFound("No such conversation") from None
+    body_hash = _request_hash(spec)
     if spec.idempotency_key:
-        existing = _existing_request(workspace_id, spec.idempotency_key)
+        existing = _existing_request(workspace_id, spec.idempotency_key, body_hash)
         if existing is not None:
             return Composed(existing, created=False)
     identity = conversation_identity(conversation)
@@ -213,8 +225,7 @@ def compose(
         from inbox_crm.store.models import Attachment
 
         message.attachments = [Attachment(**attachment) for attachment in content.attachments]
-    if scheduled and spec.send_at:
-        _due_keys(message, spec.send_at)
+    _due_keys(message, spec.send_at if scheduled and spec.send_at else now + QUEUED_GRACE)
     try:
         with transaction() as tx:
             tx.save(message, condition=Message.pk.does_not_exist())
@@ -224,6 +235,7 @@ def compose(
                     conversation_id=conversation_id,
                     message_id=message_id,
                     message_sk=message.sk,
+                    body_hash=body_hash,
                     created_at=now,
                     expires_at=_IDEMPOTENCY_TTL,
                 )
@@ -252,7 +264,7 @@ def compose(
                 )
     except TransactionConflict as conflict:
         if spec.idempotency_key:
-            existing = _existing_request(workspace_id, spec.idempotency_key)
+            existing = _existing_request(workspace_id, spec.idempotency_key, body_hash)
             if existing is not None:
                 return Composed(existing, created=False)
         if spec.reply_mode == "private_reply":
@@ -278,11 +290,27 @@ def _content_map(content: OutboundContent, spec: SendSpec, comment_id: str | Non
     return value
 
 
-def _existing_request(workspace_id: str, idempotency_key: str) -> Message | None:
+def _request_hash(spec: SendSpec) -> str:
+    """What a request asked for, so a reused Idempotency-Key with another request is refused."""
+    content = spec.content
+    asked = {
+        "content": [content.text, content.attachments, content.buttons, content.quick_replies],
+        "more": [content.template, content.reply_to, spec.reply_mode, spec.comment_id],
+        "send_at": spec.send_at.isoformat() if spec.send_at else None,
+    }
+    encoded = json.dumps(asked, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def _existing_request(workspace_id: str, idempotency_key: str, body_hash: str) -> Message | None:
     try:
         request = SendRequest.get(*SendRequest.key(workspace_id, idempotency_key), consistent_read=True)
     except SendRequest.DoesNotExist:
         return None
+    if request.body_hash and request.body_hash != body_hash:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used for another request", {"header": "Idempotency-Key"}
+        )
     return Message.get(Conversation.pk_for(workspace_id, request.conversation_id), request.message_sk)
 
 
@@ -311,23 +339,68 @@ def _content_of(message: Message) -> tuple[OutboundContent, str, str | None]:
     return content, stored.get("reply_mode", "message"), stored.get("comment_id")
 
 
-def _claim(message: Message) -> bool:
-    """queued/scheduled -> sending, once: overlapping schedulers or retried requests send once."""
+def _claim(message: Message, now: datetime) -> bool:
+    """queued/scheduled -> sending under a lease, once: overlapping workers or retried requests send
+    once. A claim whose lease expired before any POST was attempted may be taken again."""
+    lease_until = now + LEASE
+    claimable = Message.status.is_in("queued", "scheduled") | (
+        (Message.status == "sending") & Message.post_started_at.does_not_exist() & (Message.lease_until < now)
+    )
     try:
         message.update(
             actions=[
                 Message.status.set("sending"),
                 Message.send_attempts.add(1),
-                Message.gsi2pk.remove(),
-                Message.gsi2sk.remove(),
+                Message.claim_id.set(uuid.uuid4().hex),
+                Message.lease_until.set(lease_until),
+                # Still on the due index, due when the lease expires: the sweeper finds it there.
+                Message.gsi2pk.set(due_shard(message.message_id)),
+                Message.gsi2sk.set(_due_sort_key(message, lease_until)),
             ],
-            condition=Message.status.is_in("queued", "scheduled"),
+            condition=claimable,
         )
     except UpdateError as error:
         if condition_failed(error):
             return False
         raise
     return True
+
+
+def _mine(message: Message) -> Any:
+    return Message.claim_id == (message.claim_id or "")
+
+
+def _settle(message: Message, actions: list[Any], condition: Any) -> bool:
+    """A conditional transition of a claimed message; False when another holder or a webhook won."""
+    try:
+        message.update(actions=actions, condition=condition)
+    except UpdateError as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def _done_actions() -> list[Any]:
+    """A settled message leaves the due index and drops its claim."""
+    return [Message.gsi2pk.remove(), Message.gsi2sk.remove(), Message.lease_until.remove()]
+
+
+def _release(message: Message) -> None:
+    """Best effort, after an error before any POST: back to the queue at once (else the lease expires)."""
+    due = utcnow()
+    try:
+        _settle(
+            message,
+            [
+                Message.status.set("scheduled" if message.send_at else "queued"),
+                Message.lease_until.remove(),
+                Message.gsi2sk.set(_due_sort_key(message, due)),
+            ],
+            _mine(message) & (Message.status == "sending") & Message.post_started_at.does_not_exist(),
+        )
+    except Exception:  # the lease recovers it; the original error is what matters
+        logger.warning("claim not released; the lease will expire", extra={"message_id": message.message_id})
 
 
 def deliver(
@@ -339,10 +412,51 @@ def deliver(
     identity: Identity | None = None,
 ) -> Message:
     """Send a claimable message now (a scheduled one re-reads its conversation: the window may have
-    moved). Returns it as stored afterwards."""
+    moved). Returns it as stored afterwards: sent, failed, unknown, or queued again for a refusal
+    that may be retried (rate limits, a connection that never opened)."""
     now = now or utcnow()
-    if not _claim(message):
-        return message
+    if not _claim(message, now):
+        return _reread(message)
+    try:
+        prepared = _prepare(message, now, conversation, identity)
+    except Exception:
+        _release(message)
+        raise
+    if isinstance(prepared, Message):
+        return prepared
+    requests, token, platform, account_id = prepared
+    # From here a POST may reach Meta: an expired claim is no longer re-sent but becomes unknown.
+    if not _settle(
+        message,
+        [Message.post_started_at.set(now)],
+        _mine(message) & (Message.status == "sending"),
+    ):
+        return _reread(message)
+    client = client or GraphClient.from_settings()
+    sent_ids: list[str] = []
+    try:
+        for request in requests:
+            response = client.request(request.method, request.path, token, json=request.body)
+            sent = platform_message_id(response)
+            if sent:
+                sent_ids.append(sent)
+    except GraphError as error:
+        if error.maybe_delivered:
+            return mark_unknown(message, sent_ids, now, platform=platform, account_id=account_id)
+        if sent_ids:
+            logger.warning("message partly sent", extra={"sent_parts": len(sent_ids), "code": error.code})
+        elif error.retryable:
+            return _reschedule(message, error, now)
+        else:
+            reason_code, reason = explain(error.code, error.subcode, error.message)
+            return _fail(message, reason_code, reason, meta_code=error.code, meta_subcode=error.subcode)
+    return _mark_sent(message, platform, account_id, sent_ids, now)
+
+
+def _prepare(
+    message: Message, now: datetime, conversation: Conversation | None, identity: Identity | None
+) -> Message | tuple[list[Request], str | None, str, str]:
+    """Everything before the POST: the policy at send time, the requests and the token."""
     if conversation is None:
         conversation = Conversation.get(*Conversation.key(message.workspace_id, message.conversation_id))
     if identity is None or identity.identity_id != conversation.identity_id:
@@ -370,24 +484,14 @@ def deliver(
             )
         route = decision.route
     requests = _requests(conversation, identity, content, route, reply_mode, comment_id, message.message_id)
-    client = client or GraphClient.from_settings()
-    token = page_token(identity.account_id)
-    sent_ids: list[str] = []
+    return requests, page_token(identity.account_id), conversation.platform, identity.account_id
+
+
+def _reread(message: Message) -> Message:
     try:
-        for request in requests:
-            response = client.request(request.method, request.path, token, json=request.body)
-            sent = platform_message_id(response)
-            if sent:
-                sent_ids.append(sent)
-    except GraphError as error:
-        if sent_ids:
-            logger.warning("message partly sent", extra={"sent_parts": len(sent_ids), "code": error.code})
-        elif error.retryable and message.send_at is not None:
-            return _reschedule(message, error, now)
-        reason_code, reason = explain(error.code, error.subcode, error.message)
-        if not sent_ids:
-            return _fail(message, reason_code, reason, meta_code=error.code, meta_subcode=error.subcode)
-    return _mark_sent(message, conversation, identity, sent_ids, now)
+        return Message.get(message.pk, message.sk, consistent_read=True)
+    except Message.DoesNotExist:
+        return message
 
 
 def _comment_time(conversation: Conversation, account_id: str, comment_id: str) -> datetime | None:
@@ -431,59 +535,85 @@ def _fail(
     meta_subcode: int | None = None,
 ) -> Message:
     code = reason_code if meta_code is None else f"{reason_code}:{meta_code}/{meta_subcode or 0}"
-    message.update(
-        actions=[
-            Message.status.set("failed"),
-            Message.status_rank.set(STATUS_RANK["failed"]),
-            Message.error_code.set(code),
-            Message.error_reason.set(reason),
-        ]
-    )
+    actions = [
+        Message.status.set("failed"),
+        Message.status_rank.set(STATUS_RANK["failed"]),
+        Message.error_code.set(code),
+        Message.error_reason.set(reason),
+        *_done_actions(),
+    ]
+    if not _settle(message, actions, _mine(message) & (Message.status == "sending")):
+        return _reread(message)
     logger.info("send failed", extra={"reason_code": reason_code, "meta_code": meta_code})
     return message
 
 
 def _reschedule(message: Message, error: GraphError, now: datetime) -> Message:
+    """Meta provably refused (rate limit) or the connection never opened: try again later."""
     attempts = int(message.send_attempts or 1)
     if attempts >= MAX_SEND_ATTEMPTS:
         reason_code, reason = explain(error.code, error.subcode, error.message)
         return _fail(message, reason_code, reason, meta_code=error.code, meta_subcode=error.subcode)
     due = now + timedelta(seconds=min(3600, 30 * 2 ** (attempts - 1)) * (0.75 + random.random() / 2))  # noqa: S311
-    _due_keys(message, due)
-    message.update(
-        actions=[
-            Message.status.set("scheduled"),
-            Message.send_at.set(due),
-            Message.gsi2pk.set(message.gsi2pk),
-            Message.gsi2sk.set(message.gsi2sk),
-        ]
-    )
-    logger.info("send rescheduled after a transient error", extra={"code": error.code, "attempt": attempts})
+    actions = [
+        Message.status.set("scheduled" if message.send_at else "queued"),
+        Message.post_started_at.remove(),  # nothing left: a later expired claim is re-sent
+        Message.lease_until.remove(),
+        Message.gsi2pk.set(due_shard(message.message_id)),
+        Message.gsi2sk.set(_due_sort_key(message, due)),
+    ]
+    if message.send_at:
+        actions.append(Message.send_at.set(due))
+    if not _settle(message, actions, _mine(message) & (Message.status == "sending")):
+        return _reread(message)
+    logger.info("send rescheduled after a refusal", extra={"code": error.code, "attempt": attempts})
     return message
 
 
-def _mark_sent(
-    message: Message, conversation: Conversation, identity: Identity, sent_ids: list[str], now: datetime
-) -> Message:
-    early: list[dict[str, Any]] = []
+def _sent_actions(sent_ids: list[str], now: datetime) -> list[Any]:
     actions: list[Any] = [
         Message.status.set("sent"),
         Message.status_rank.set(STATUS_RANK["sent"]),
         Message.status_history.set([{"status": "sent", "at": to_millis(now)}]),
+        Message.error_code.remove(),
+        Message.error_reason.remove(),
+        *_done_actions(),
     ]
     if sent_ids:
         actions += [Message.platform_message_id.set(sent_ids[0]), Message.platform_message_ids.set(sent_ids)]
-    message.update(actions=actions)
+    return actions
+
+
+def _mark_sent(
+    message: Message, platform: str, account_id: str, sent_ids: list[str], now: datetime
+) -> Message:
+    # A webhook may have settled it already (sent): that is the same outcome.
+    condition = _mine(message) & Message.status.is_in("sending", "unknown", "sent")
+    if not _settle(message, _sent_actions(sent_ids, now), condition):
+        return _reread(message)
+    _write_pointers(message, platform, account_id, sent_ids, now)
+    return message
+
+
+def _pointer_to(message: Message, pointer_id: str, now: datetime) -> MessagePointer:
+    return MessagePointer(
+        *MessagePointer.key(message.workspace_id, pointer_id),
+        message_id=message.message_id,
+        conversation_id=message.conversation_id,
+        message_sk=message.sk,
+        state="stored",
+        created_at=now,
+    )
+
+
+def _write_pointers(
+    message: Message, platform: str, account_id: str, sent_ids: list[str], now: datetime
+) -> None:
+    """A pointer from each platform id to the message, so echoes and statuses find it."""
+    early: list[dict[str, Any]] = []
     for sent_id in sent_ids:
-        pointer_id = message_id_for(conversation.platform, identity.account_id, sent_id)
-        pointer = MessagePointer(
-            *MessagePointer.key(message.workspace_id, pointer_id),
-            message_id=message.message_id,
-            conversation_id=message.conversation_id,
-            message_sk=message.sk,
-            state="stored",
-            created_at=now,
-        )
+        pointer_id = message_id_for(platform, account_id, sent_id)
+        pointer = _pointer_to(message, pointer_id, now)
         try:
             pointer.save(condition=MessagePointer.pk.does_not_exist())
         except PutError as error:
@@ -496,7 +626,125 @@ def _mark_sent(
             pointer.save()
     for status in sorted(early, key=lambda item: STATUS_RANK.get(item.get("status", ""), 0)):
         _apply_early_status(message, status)
+
+
+# ------------------------------------------------------------------ unknown outcomes
+
+
+def _own_pointer(workspace_id: str, message_id: str) -> MessagePointer | None:
+    try:
+        return MessagePointer.get(
+            *MessagePointer.key(workspace_id, f"ours:{message_id}"), consistent_read=True
+        )
+    except MessagePointer.DoesNotExist:
+        return None
+
+
+def mark_unknown(
+    message: Message,
+    sent_ids: list[str],
+    now: datetime,
+    *,
+    platform: str | None = None,
+    account_id: str | None = None,
+) -> Message:
+    """Meta may have accepted the message: never re-sent automatically. The echo (Messenger metadata)
+    or a status (WhatsApp biz_opaque_callback_data) settles it; the agent may retry it."""
+    pointer = _pointer_to(message, f"ours:{message.message_id}", now)
+    early_id: str | None = None
+    try:
+        pointer.save(condition=MessagePointer.pk.does_not_exist() | (MessagePointer.state == "stored"))
+    except PutError as error:
+        if not condition_failed(error):
+            raise
+        existing = _own_pointer(message.workspace_id, message.message_id)
+        early = existing.early_status.as_dict() if existing and existing.early_status else {}
+        early_id = early.get("platform_message_id")
+        pointer.save()
+    if early_id:  # a status named this message before we recorded its outcome: it was sent
+        if platform is None or account_id is None:
+            conversation = Conversation.get(*Conversation.key(message.workspace_id, message.conversation_id))
+            platform, account_id = conversation.platform, conversation_identity(conversation).account_id
+        return _mark_sent(message, platform, account_id, [early_id], now)
+    actions: list[Any] = [
+        Message.status.set("unknown"),
+        Message.error_code.set("outcome_unknown"),
+        Message.error_reason.set("Meta may or may not have received this message"),
+        *_done_actions(),
+    ]
+    if sent_ids:
+        actions += [Message.platform_message_id.set(sent_ids[0]), Message.platform_message_ids.set(sent_ids)]
+    if not _settle(message, actions, _mine(message) & (Message.status == "sending")):
+        return _reread(message)
+    logger.warning("send outcome unknown", extra={"message_id": message.message_id})
     return message
+
+
+def settle_seen(message: Message, platform: str, account_id: str, platform_message_id: str) -> Message:
+    """Meta told us (echo or status) that a message whose outcome we did not learn was accepted."""
+    condition = Message.status.is_in("sending", "unknown") & Message.post_started_at.exists()
+    if _settle(message, _sent_actions([platform_message_id], utcnow()), condition):
+        _write_pointers(message, platform, account_id, [platform_message_id], utcnow())
+        logger.info("unknown outcome settled by Meta", extra={"message_id": message.message_id})
+        return message
+    return _reread(message)
+
+
+def settle_by_callback(
+    workspace_id: str, our_message_id: str, platform: str, account_id: str, platform_message_id: str
+) -> Message | None:
+    """A WhatsApp status names our message (biz_opaque_callback_data) by a wamid we never learnt."""
+    pointer = _own_pointer(workspace_id, our_message_id)
+    if pointer is None or pointer.state != "stored" or not pointer.message_sk:
+        # Our send has not recorded its unknown outcome yet: leave the wamid for it.
+        early = MessagePointer(
+            *MessagePointer.key(workspace_id, f"ours:{our_message_id}"),
+            message_id=our_message_id,
+            state="status_first",
+            early_status={"platform_message_id": platform_message_id},
+            created_at=utcnow(),
+        )
+        try:
+            early.save(condition=MessagePointer.pk.does_not_exist())
+        except PutError as error:
+            if not condition_failed(error):
+                raise
+        return None
+    try:
+        message = Message.get(
+            Conversation.pk_for(workspace_id, pointer.conversation_id or ""), pointer.message_sk
+        )
+    except Message.DoesNotExist:
+        return None
+    if message.status not in ("sending", "unknown"):
+        return None
+    return settle_seen(message, platform, account_id, platform_message_id)
+
+
+def retry_unknown(workspace_id: str, conversation_id: str, message_id: str) -> Message:
+    """The agent's decision to send again a message whose outcome is unknown (it may arrive twice)."""
+    pointer = _own_pointer(workspace_id, message_id)
+    if pointer is None or pointer.conversation_id != conversation_id or not pointer.message_sk:
+        raise NotFound("No such message with an unknown outcome")
+    message = get_message(workspace_id, conversation_id, pointer.message_sk)
+    now = utcnow()
+    requeued = _settle(
+        message,
+        [
+            Message.status.set("queued"),
+            Message.error_code.remove(),
+            Message.error_reason.remove(),
+            Message.post_started_at.remove(),
+            Message.gsi2pk.set(due_shard(message.message_id)),
+            Message.gsi2sk.set(_due_sort_key(message, now + QUEUED_GRACE)),
+        ],
+        Message.status == "unknown",
+    )
+    if not requeued:
+        raise Conflict(
+            "Only a message with an unknown outcome can be retried", {"reason_code": "not_unknown"}
+        )
+    return deliver(message, now=now)
 
 
 def _apply_early_status(message: Message, status: dict[str, Any]) -> None:
@@ -528,7 +776,8 @@ def get_message(workspace_id: str, conversation_id: str, message_sk: str) -> Mes
 
 
 def due_messages(now: datetime, per_shard: int = 50) -> list[Message]:
-    """What is due now, across shards: one Query per shard, never a Scan."""
+    """What is due now, across shards: one Query per shard, never a Scan. Due means a scheduled or
+    queued message whose time has come, or a claim whose lease expired."""
     due: list[Message] = []
     upper = f"{to_millis(now):013d}#~"
     for shard in range(DUE_SHARDS):
@@ -538,13 +787,25 @@ def due_messages(now: datetime, per_shard: int = 50) -> list[Message]:
     return due
 
 
+def process_due(message: Message, now: datetime, client: GraphClient | None = None) -> Message:
+    """Send a due message, or sweep an expired claim: re-sent if no POST was attempted, else unknown."""
+    if message.status == "sending":
+        if message.lease_until is None or message.lease_until > now:
+            return message  # its holder is still within its lease
+        if message.post_started_at is not None:
+            return mark_unknown(message, [], now)
+    if message.status not in ("queued", "scheduled", "sending"):
+        return message
+    return deliver(message, client=client, now=now)
+
+
 def send_due(now: datetime | None = None, client: GraphClient | None = None) -> dict[str, int]:
     now = now or utcnow()
-    counts = {"due": 0, "sent": 0, "failed": 0, "rescheduled": 0, "skipped": 0}
+    counts = {"due": 0, "sent": 0, "failed": 0, "rescheduled": 0, "unknown": 0, "skipped": 0}
     for message in due_messages(now):
         counts["due"] += 1
-        result = deliver(message, client=client, now=now)
-        key = {"sent": "sent", "failed": "failed", "scheduled": "rescheduled"}.get(
+        result = process_due(message, now, client)
+        key = {"sent": "sent", "failed": "failed", "scheduled": "rescheduled", "unknown": "unknown"}.get(
             result.status or "", "skipped"
         )
         if result.status in ("delivered", "read"):

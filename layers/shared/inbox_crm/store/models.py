@@ -270,7 +270,9 @@ class Message(InboxItem, discriminator="Message"):
     edits: ListAttribute[Any] = ListAttribute(null=True)
     deleted = BooleanAttribute(default=False)
     standby = BooleanAttribute(default=False)
-    status = UnicodeAttribute(null=True)  # outbound: queued | sent | delivered | read | failed
+    # outbound: scheduled | queued | sending | unknown | sent | delivered | read | failed | cancelled
+    # (docs/ARCHITECTURE.md "Sending: every send ends in a known state")
+    status = UnicodeAttribute(null=True)
     status_rank = NumberAttribute(null=True)  # statuses only move forward; failed is terminal
     status_history: ListAttribute[Any] = ListAttribute(null=True)  # [{status, at}] as Meta reported them
     error_code = UnicodeAttribute(null=True)
@@ -281,6 +283,11 @@ class Message(InboxItem, discriminator="Message"):
     content = MapAttribute[str, Any](null=True)  # what to send: buttons, quick replies, template…
     send_at = UTCDateTimeAttribute(null=True)  # scheduled: due time (gsi2 while waiting)
     send_attempts = NumberAttribute(null=True)
+    # A claim (status sending) is held by one worker until lease_until; post_started_at is written
+    # just before the first POST, so an expired claim without it is re-sent and one with it is unknown.
+    claim_id = UnicodeAttribute(null=True)
+    lease_until = UTCDateTimeAttribute(null=True)
+    post_started_at = UTCDateTimeAttribute(null=True)
     platform_message_ids: ListAttribute[Any] = ListAttribute(null=True)  # one per Graph call
     caused_by_flow = UnicodeAttribute(null=True)
 
@@ -295,6 +302,7 @@ class SendRequest(InboxItem, discriminator="SendRequest"):
     conversation_id = UnicodeAttribute()
     message_id = UnicodeAttribute()
     message_sk = UnicodeAttribute()
+    body_hash = UnicodeAttribute(null=True)  # the same key with another request is refused
 
     @staticmethod
     def key(workspace_id: str, idempotency_key: str) -> tuple[str, str]:
