@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 CHROMIUM := /usr/bin/chromium
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install run reset token replay test lint unit e2e bench browser-deps deploy clean openapi
+.PHONY: install run reset token replay test lint unit e2e bench browser-deps deploy clean openapi alarms
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -48,6 +48,10 @@ lint: install
 	@mkdir -p .aws-sam
 	PYTHONPATH=tests $(BIN)/python -m support.iam > .aws-sam/template.expanded.json
 	$(BIN)/cfn-lint --ignore-checks W2001 W1020 -- .aws-sam/template.expanded.json
+
+## make alarms: regenerate template.yaml's CloudWatch alarms (every function, dead-letter queue and API)
+alarms: install
+	PYTHONPATH=tests $(BIN)/python -m support.alarms
 
 unit: install
 	$(BIN)/pytest -q -n 2 tests/unit tests/integration
