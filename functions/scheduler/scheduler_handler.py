@@ -1,7 +1,8 @@
-"""Runs every minute (template.yaml SchedulerFunction): sends what is due and watches channels.
+"""Runs every minute (template.yaml SchedulerFunction): dispatches what is due and watches channels.
 
-Work is found through the sparse due-time index (gsi2) and claimed with conditional writes, so
-overlapping runs never send twice and the cost follows what is due, not what is scheduled.
+Due work (scheduled and queued messages, expired send claims, flow waits, broadcasts) is found
+through the sparse due-time index (gsi2) and enqueued as independent work items for SenderFunction
+(domain/work.py): the cost follows what is due, not what is scheduled, and no send happens here.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inbox_crm.aws_needs import PAGE_TOKENS, PUBLISH_EVENTS, TABLE_READ_WRITE, needs
-from inbox_crm.domain import broadcasts, channels, flows_engine, outbound
+from inbox_crm.aws_needs import ENQUEUE_WORK, PUBLISH_EVENTS, TABLE_READ_WRITE, needs
+from inbox_crm.domain import channels, work
 from inbox_crm.events import DomainEvent, publish
 from inbox_crm.observability import logger, metrics, tracer
 from inbox_crm.timeutil import iso, to_millis, utcnow
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
-AWS_NEEDS = needs(TABLE_READ_WRITE, PUBLISH_EVENTS, PAGE_TOKENS)
+AWS_NEEDS = needs(TABLE_READ_WRITE, PUBLISH_EVENTS, ENQUEUE_WORK)
 
 
 def watch_channels() -> int:
@@ -45,20 +46,30 @@ def watch_channels() -> int:
     return len(reported)
 
 
+# Room to finish the enqueueing in flight before the function's timeout.
+MARGIN_SECONDS = 5.0
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    sends = outbound.send_due()
-    flow_waits = flows_engine.resume_due_waits()  # issue 5: waiting flow runs go on
-    metrics.add_metric(name="FlowWaitsResumed", unit=MetricUnit.Count, value=flow_waits["resumed"])
-    broadcasts_processed = broadcasts.process_due_broadcasts()
-    silent = watch_channels()
-    for name, value in sends.items():
-        metrics.add_metric(name=f"Scheduled_{name}", unit=MetricUnit.Count, value=value)
-    metrics.add_metric(name="ChannelsWentSilent", unit=MetricUnit.Count, value=silent)
-    metrics.add_metric(name="BroadcastsProcessed", unit=MetricUnit.Count, value=broadcasts_processed)
-    logger.info(
-        "scheduler run", extra={"sends": sends, "broadcasts": broadcasts_processed, "silent_channels": silent}
-    )
-    return {"sends": sends, "broadcasts": broadcasts_processed, "silent_channels": silent}
+    has_time = work.time_left(context.get_remaining_time_in_millis, MARGIN_SECONDS)
+    result: dict[str, Any] = {}
+    # Each part is isolated: one failing never stops the others (they are due again next minute).
+    try:
+        items = work.due_items(utcnow(), has_time)
+        result["due"] = len(items)
+        result["enqueued"] = work.enqueue(items)
+        metrics.add_metric(name="WorkEnqueued", unit=MetricUnit.Count, value=result["enqueued"])
+    except Exception:
+        logger.exception("due work not dispatched this minute")
+        result["dispatch_failed"] = True
+    try:
+        result["silent_channels"] = watch_channels()
+        metrics.add_metric(name="ChannelsWentSilent", unit=MetricUnit.Count, value=result["silent_channels"])
+    except Exception:
+        logger.exception("channel watchdog failed this minute")
+        result["watch_failed"] = True
+    logger.info("scheduler run", extra=result)
+    return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from inbox_crm.timeutil import to_millis, utcnow
 from inbox_local.graph_standin import GraphStandIn
 from support.api import ApiClient
 from support.units import WA_NUMBER, unit
+from support.work import WorkQueue
 from support.world import World
 
 
@@ -118,10 +120,12 @@ def test_an_interrupted_broadcast_resumes_without_sending_twice(
     assert broadcasts.process_broadcast(due, budget_seconds=0) is False  # one page, then out of time
     assert api.get(f"/v1/broadcasts/{broadcast_id}").json()["status"] == "running"
     first_sends = len(_sends(graph))
-    # a crash after sending but before the cursor moved: the same page is processed again
-    [again] = broadcasts.due_broadcasts(utcnow())
+    # a crash after sending but before the cursor moved: the same page is processed again once the
+    # page's lease expires
+    assert broadcasts.due_broadcasts(utcnow()) == []
+    [again] = broadcasts.due_broadcasts(utcnow() + broadcasts.LEASE)
     while not broadcasts.process_broadcast(again):
-        [again] = broadcasts.due_broadcasts(utcnow())
+        [again] = broadcasts.due_broadcasts(utcnow() + broadcasts.LEASE)
     assert len(_sends(graph)) == 3
     assert first_sends <= 1
     assert api.get(f"/v1/broadcasts/{broadcast_id}").json()["progress"]["sent"] == 3
@@ -151,3 +155,84 @@ def test_unknown_tag_and_other_workspace(api: ApiClient, tagged: dict[str, objec
     broadcast_id = api.post("/v1/broadcasts", body).json()["id"]
     assert api.get(f"/v1/broadcasts/{broadcast_id}", as_="beta_owner").status == 404
     assert api.post("/v1/broadcasts", {"name": "x", "tag_id": "t", "channel": "whatsapp"}).status == 422
+
+
+# ------------------------------------------------------------------ issue 10: pages as work items
+
+_TEMPLATE = {"name": "Aviso", "channel": "whatsapp", "template": {"name": "aviso_envio"}}
+
+
+def _progress(api: ApiClient, broadcast_id: str) -> tuple[str, dict[str, int]]:
+    found = api.get(f"/v1/broadcasts/{broadcast_id}").json()
+    return found["status"], found["progress"]
+
+
+def test_a_broadcast_goes_page_by_page_as_work_items(
+    api: ApiClient,
+    tagged: dict[str, object],
+    graph: GraphStandIn,
+    work_queue: WorkQueue,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(broadcasts, "PAGE_SIZE", 1)
+    broadcast_id = api.post("/v1/broadcasts", {**_TEMPLATE, "tag_id": tagged["tag"]}).json()["id"]
+    assert work_queue.run_scheduler()["enqueued"] == 1
+    assert work_queue.run_scheduler()["enqueued"] == 0  # leased: one page at a time
+    assert work_queue.drain() >= 4  # a page per recipient, each its own invocation
+    assert _progress(api, broadcast_id) == ("done", {"sent": 3, "failed": 0, "skipped": 1})
+    assert len(_sends(graph)) == 3
+    assert work_queue.run_scheduler()["due"] == 0
+
+
+def test_a_page_stops_before_the_function_runs_out_of_time_and_resumes(
+    api: ApiClient, tagged: dict[str, object], graph: GraphStandIn
+) -> None:
+    broadcast_id = api.post("/v1/broadcasts", {**_TEMPLATE, "tag_id": tagged["tag"]}).json()["id"]
+    [due] = broadcasts.due_broadcasts(utcnow())
+    budget = iter([True])  # time for one recipient only
+    assert broadcasts.process_page(due, lambda: next(budget, False)) is False
+    status, progress = _progress(api, broadcast_id)
+    assert status == "running"
+    assert progress["sent"] + progress["skipped"] == 1
+    sent_before = len(_sends(graph))
+    assert broadcasts.process_page(due, lambda: True) is True
+    assert _progress(api, broadcast_id) == ("done", {"sent": 3, "failed": 0, "skipped": 1})
+    assert len(_sends(graph)) == 3 >= sent_before
+
+
+def test_cancelling_a_running_broadcast_stops_what_has_not_left(
+    api: ApiClient,
+    tagged: dict[str, object],
+    graph: GraphStandIn,
+    work_queue: WorkQueue,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broadcast_id = api.post("/v1/broadcasts", {**_TEMPLATE, "tag_id": tagged["tag"]}).json()["id"]
+    real_send = broadcasts._send_to
+
+    def send_then_cancel(*args: Any) -> str:
+        result = real_send(*args)
+        if len(_sends(graph)) == 1:
+            assert api.post(f"/v1/broadcasts/{broadcast_id}/cancel").status == 200
+        return result
+
+    monkeypatch.setattr(broadcasts, "_send_to", send_then_cancel)
+    work_queue.run_scheduler()
+    work_queue.drain()
+    assert len(_sends(graph)) == 1
+    assert _progress(api, broadcast_id)[0] == "cancelled"
+    assert work_queue.run_scheduler()["due"] == 0
+
+
+def test_a_recipient_is_sent_only_once_meta_accepted_its_message(
+    api: ApiClient, tagged: dict[str, object], graph: GraphStandIn, work_queue: WorkQueue
+) -> None:
+    broadcast_id = api.post("/v1/broadcasts", {**_TEMPLATE, "tag_id": tagged["tag"]}).json()["id"]
+    graph.fail(status=503, error={"code": 2, "message": "Service temporarily unavailable"}, times=1)
+    work_queue.run_scheduler()
+    work_queue.drain()
+    recipients = api.get(f"/v1/broadcasts/{broadcast_id}/recipients").json()["items"]
+    statuses = sorted(r["status"] for r in recipients)
+    assert statuses == ["sent", "sent", "skipped", "unknown"]
+    assert _progress(api, broadcast_id) == ("done", {"sent": 2, "failed": 0, "skipped": 1})
+    assert len(_sends(graph)) == 3  # the unknown one is not sent again by itself

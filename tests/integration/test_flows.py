@@ -23,6 +23,7 @@ from inbox_local.template import load_template
 from support.api import ApiClient
 from support.pipeline import Pipeline
 from support.units import IG_ACCOUNT, PAGE, WA_NUMBER, unit
+from support.work import WorkQueue
 from support.world import World
 
 IG_SECOND = "17841400000000888"
@@ -253,7 +254,9 @@ def test_seeds_caveat_same_person_with_another_email_becomes_a_second_contact(
 # ------------------------------------------------------------------ the other actions, waits, decisions
 
 
-def test_send_wait_decision_round_robin_and_close(api: ApiClient, bus: FlowBus, graph: GraphStandIn) -> None:
+def test_send_wait_decision_round_robin_and_close(
+    api: ApiClient, bus: FlowBus, graph: GraphStandIn, work_queue: WorkQueue
+) -> None:
     flow = _flow(
         api,
         {
@@ -292,8 +295,17 @@ def test_send_wait_decision_round_robin_and_close(api: ApiClient, bus: FlowBus, 
     runs = _runs(api, flow["id"])
     assert {run["state"] for run in runs} == {"waiting"}
 
-    assert flows_engine.resume_due_waits(utcnow())["resumed"] == 0  # not yet due
-    assert flows_engine.resume_due_waits(utcnow() + timedelta(minutes=2))["resumed"] == 2
+    assert work_queue.run_scheduler()["due"] == 0  # not yet due
+    for run in [item for item in InboxItem.scan() if isinstance(item, FlowRun)]:
+        past = utcnow() - timedelta(seconds=1)  # as if the minute had passed
+        run.update(
+            actions=[
+                FlowRun.resume_at.set(past),
+                FlowRun.gsi2sk.set(f"{to_millis(past):013d}#{run.workspace_id}#{run.run_id}"),
+            ]
+        )
+    assert work_queue.run_scheduler()["enqueued"] == 2  # each waiting run is its own work item
+    work_queue.drain()
     bus.settle()
     bus.replay_all()  # redelivered steps: still one message each, one assignment each
 

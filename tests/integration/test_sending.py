@@ -18,6 +18,7 @@ from inbox_crm.timeutil import to_millis, utcnow
 from inbox_local.graph_standin import GraphStandIn
 from support.api import ApiClient
 from support.units import PAGE, WA_NUMBER, unit
+from support.work import WorkQueue
 from support.world import World
 
 IG_ACCOUNT = "17841400000000777"
@@ -705,4 +706,118 @@ def test_a_late_holder_does_not_send_a_message_reclaimed_by_another(
     assert not outbound._settle(
         slow, [Message.post_started_at.set(now)], outbound._mine(slow) & (Message.status == "sending")
     )
+    assert len(_sends(graph)) == 1
+
+
+# ------------------------------------------------------------------ issue 10: due work as independent items
+
+
+def _schedule(conversation_id: str, text: str, at: Any) -> Message:
+    spec = outbound.SendSpec(content=outbound.OutboundContent(text=text), send_at=at)
+    return outbound.compose(
+        "ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.HUMAN, "u")
+    ).message
+
+
+def _due_now(message: Message) -> None:
+    """Its time has come (as if the clock moved on)."""
+    past = utcnow() - timedelta(seconds=1)
+    message.update(actions=[Message.gsi2sk.set(outbound._due_sort_key(message, past))])
+
+
+def test_the_scheduler_enqueues_due_sends_and_senders_send_them_once(
+    inbox: World, graph: GraphStandIn, work_queue: WorkQueue
+) -> None:
+    conversation_id = _conversation()
+    messages = [_schedule(conversation_id, f"aviso {n}", utcnow() + timedelta(minutes=5)) for n in range(25)]
+    later = _schedule(conversation_id, "mañana", utcnow() + timedelta(days=1))
+    for message in messages:
+        _due_now(message)
+    first = work_queue.run_scheduler()
+    assert (first["due"], first["enqueued"]) == (25, 25)
+    assert _sends(graph) == []  # the scheduler itself sends nothing
+    assert work_queue.run_scheduler()["enqueued"] == 25  # an overlapping run enqueues them again…
+    work_queue.drain()
+    assert len(_sends(graph)) == 25  # …and each is still sent once
+    assert {_message(m.message_id).status for m in messages} == {"sent"}
+    assert _message(later.message_id).status == "scheduled"
+    assert work_queue.run_scheduler()["due"] == 0
+
+
+def test_one_failing_item_never_stops_the_others(
+    inbox: World, graph: GraphStandIn, work_queue: WorkQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversation_id = _conversation()
+    messages = [_schedule(conversation_id, f"aviso {n}", utcnow() + timedelta(minutes=5)) for n in range(5)]
+    for message in messages:
+        _due_now(message)
+    broken = messages[2].message_id
+    real = outbound.deliver
+
+    def deliver(message: Message, *args: Any, **kwargs: Any) -> Message:
+        if message.message_id == broken:
+            raise RuntimeError("DynamoDB throttled this one")
+        return real(message, *args, **kwargs)
+
+    monkeypatch.setattr(outbound, "deliver", deliver)
+    work_queue.run_scheduler()
+    failed = work_queue.deliver_batch()
+    assert failed is not None
+    assert len(failed) == 1  # only that record is redelivered
+    assert len(_sends(graph)) == 4
+    monkeypatch.setattr(outbound, "deliver", real)
+    work_queue.drain()
+    assert {_message(m.message_id).status for m in messages} == {"sent"}
+    assert len(_sends(graph)) == 5
+
+
+def test_a_scheduler_failure_in_one_part_leaves_the_other(
+    inbox: World, graph: GraphStandIn, work_queue: WorkQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inbox_crm.domain import work
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("throttled")
+
+    monkeypatch.setattr(work, "due_items", broken)
+    result = work_queue.run_scheduler()
+    assert result["dispatch_failed"] is True
+    assert result["silent_channels"] == 0  # the watchdog still ran
+
+
+def test_no_item_starts_without_time_to_finish_it(
+    inbox: World, graph: GraphStandIn, work_queue: WorkQueue
+) -> None:
+    import sender_handler
+
+    conversation_id = _conversation()
+    message = _schedule(conversation_id, "hola", utcnow() + timedelta(minutes=5))
+    _due_now(message)
+    work_queue.run_scheduler()
+    # A sender invoked with less time left than one send may take reports the item back untouched.
+    failed = work_queue.deliver_batch(timeout_seconds=int(sender_handler.MARGIN_SECONDS) - 1)
+    assert failed is not None
+    assert len(failed) == 1
+    assert _sends(graph) == []
+    assert _message(message.message_id).status == "scheduled"
+    work_queue.drain()
+    assert _message(message.message_id).status == "sent"
+
+
+def test_expired_claims_are_swept_through_the_work_queue(
+    inbox: World, graph: GraphStandIn, work_queue: WorkQueue
+) -> None:
+    conversation_id = _conversation()
+    spec = outbound.SendSpec(content=outbound.OutboundContent(text="hola"))
+    author = outbound.Author(outbound.Sender.HUMAN, "u")
+    never_posted = outbound.compose("ws_alpha", conversation_id, spec, author).message
+    posted = outbound.compose("ws_alpha", conversation_id, spec, author).message
+    long_ago = utcnow() - outbound.LEASE - timedelta(seconds=5)
+    for message in (never_posted, posted):
+        assert outbound._claim(message, long_ago)  # their holders died a while ago
+    posted.update(actions=[Message.post_started_at.set(long_ago)])
+    assert work_queue.run_scheduler()["due"] == 2
+    work_queue.drain()
+    assert _message(never_posted.message_id).status == "sent"
+    assert _message(posted.message_id).status == "unknown"
     assert len(_sends(graph)) == 1

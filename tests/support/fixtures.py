@@ -11,6 +11,7 @@ from inbox_local.moto_patches import apply_moto_patches
 from inbox_local.template import load_template, table_create_kwargs
 from support.api import ApiClient
 from support.pipeline import Pipeline
+from support.work import WorkQueue
 from support.world import World
 
 
@@ -49,6 +50,15 @@ def pipeline(world: World, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
 
     created = Pipeline.create(get_settings().event_bus_name)
     monkeypatch.setenv("INBOUND_QUEUE_URL", created.queue_url)
+    _forget_caches()
+    return created
+
+
+@pytest.fixture
+def work_queue(world: World, monkeypatch: pytest.MonkeyPatch) -> WorkQueue:
+    """The scheduler -> work queue -> sender path for due sends, flow waits and broadcasts."""
+    created = WorkQueue.create()
+    monkeypatch.setenv("WORK_QUEUE_URL", created.queue_url)
     _forget_caches()
     return created
 

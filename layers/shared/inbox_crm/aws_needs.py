@@ -25,6 +25,8 @@ PUBLISH_EVENTS: Needs = {"events:PutEvents": BUS}
 PAGE_TOKENS: Needs = {"secretsmanager:GetSecretValue": ("PageTokensSecretName",)}
 META_APP_SECRETS: Needs = {"ssm:GetParameter": ("MetaAppSecretsParameter", "MetaVerifyTokenParameter")}
 ENQUEUE_INBOUND: Needs = {"sqs:SendMessage": ("InboundQueue",)}
+# Due sends, flow waits and broadcast pages (domain/work.py).
+ENQUEUE_WORK: Needs = {"sqs:SendMessage": ("WorkQueue",)}
 # Presigned URLs are signed with the function's own credentials: it needs the action they grant.
 MEDIA_READ: Needs = {"s3:GetObject": MEDIA}
 MEDIA_WRITE: Needs = {"s3:PutObject": MEDIA}

@@ -12,6 +12,7 @@ class Settings(BaseModel):
     table_name: str = "inbox"
     event_bus_name: str = "inbox"
     inbound_queue_url: str | None = None
+    work_queue_url: str | None = None  # due sends, flow waits and broadcast pages (domain/work.py)
     media_bucket: str | None = None
     region: str = "us-east-1"
     # Local stack / tests: secrets straight from the environment. In AWS: SSM / Secrets Manager names.
@@ -50,6 +51,7 @@ def settings_from_environ(env: dict[str, str] | None = None) -> Settings:
         table_name=env.get("TABLE_NAME", "inbox"),
         event_bus_name=env.get("EVENT_BUS_NAME", "inbox"),
         inbound_queue_url=env.get("INBOUND_QUEUE_URL") or None,
+        work_queue_url=env.get("WORK_QUEUE_URL") or None,
         media_bucket=env.get("MEDIA_BUCKET") or None,
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         meta_app_secrets=_split(env.get("META_APP_SECRET")),

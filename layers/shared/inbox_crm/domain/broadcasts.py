@@ -1,16 +1,19 @@
 """Broadcasts: one message or template to every contact with a tag, on one channel.
 
-Resumable and exactly-once per recipient: the scheduler takes a due broadcast (gsi2), walks the
-tag's listing page by page from the stored cursor, writes a recipient record per contact with a
-condition (a repeated page adds nothing) and sends through the same compose/deliver path as agents,
-with an idempotency key per (broadcast, contact). Sends are paced under Meta's per-second caps.
+Resumable and exactly-once per recipient: the scheduler leases a due broadcast (gsi2) and enqueues
+it as a work item; a sender does one page of the tag's listing from the stored cursor, writes a
+recipient record per contact with a condition (a repeated page adds nothing), sends through the same
+compose/deliver path as agents with an idempotency key per (broadcast, contact), and enqueues the
+next page. Sends are paced under Meta's per-second caps; the cancel flag is read before each
+recipient; a page stops when its function's time runs short and the next delivery resumes it.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
@@ -33,6 +36,9 @@ PAGE_SIZE = 25
 # Page; one scheduler run sends at most this many per second and stops before its time budget.
 SENDS_PER_SECOND = 20
 RUN_BUDGET_SECONDS = 40.0
+# While a page is being sent the broadcast is due again only after this: the scheduler retakes a
+# broadcast whose next page was lost, never one that is being worked on.
+LEASE = timedelta(minutes=2)
 _RECIPIENT_STATUS = {
     "sent": "sent",
     "delivered": "sent",
@@ -51,9 +57,13 @@ class BroadcastSpec:
     send_at: datetime | None = None
 
 
+def _due_sort_key(broadcast: Broadcast, at: datetime) -> str:
+    return f"{to_millis(at):013d}#{broadcast.workspace_id}#{broadcast.broadcast_id}"
+
+
 def _due(broadcast: Broadcast, at: datetime) -> None:
     broadcast.gsi2pk = BROADCAST_SHARD
-    broadcast.gsi2sk = f"{to_millis(at):013d}#{broadcast.workspace_id}#{broadcast.broadcast_id}"
+    broadcast.gsi2sk = _due_sort_key(broadcast, at)
 
 
 def create_broadcast(workspace_id: str, spec: BroadcastSpec, created_by: str) -> Broadcast:
@@ -141,9 +151,29 @@ def due_broadcasts(now: datetime) -> list[Broadcast]:
     upper = f"{to_millis(now):013d}#~"
     return [
         item
-        for item in Broadcast.due_index.query(BROADCAST_SHARD, Broadcast.gsi2sk <= upper, limit=10)
+        for item in Broadcast.due_index.query(BROADCAST_SHARD, Broadcast.gsi2sk <= upper, limit=100)
         if isinstance(item, Broadcast)
     ]
+
+
+def lease(broadcast: Broadcast, now: datetime) -> bool:
+    """Take a due broadcast for one page of work; False if another scheduler run took it."""
+    try:
+        broadcast.update(
+            actions=[Broadcast.gsi2sk.set(_due_sort_key(broadcast, now + LEASE))],
+            condition=(Broadcast.gsi2sk == (broadcast.gsi2sk or ""))
+            & Broadcast.status.is_in("scheduled", "running"),
+        )
+    except UpdateError as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def _cancelled(broadcast: Broadcast) -> bool:
+    current = Broadcast.get(broadcast.pk, broadcast.sk, consistent_read=True, attributes_to_get=["status"])
+    return current.status == "cancelled"
 
 
 def _recipient_conversation(contact: Contact, channel: str) -> str | None:
@@ -243,10 +273,9 @@ class _Pacer:
         self.next_at = max(now, self.next_at) + self.interval
 
 
-def process_broadcast(broadcast: Broadcast, budget_seconds: float = RUN_BUDGET_SECONDS) -> bool:
-    """Send to as many recipients as the budget allows, resuming from the stored cursor.
-    True when the broadcast is finished."""
-    started = time.monotonic()
+def process_page(broadcast: Broadcast, has_time: Callable[[], bool]) -> bool:
+    """Send one page of recipients from the stored cursor, while there is time and the broadcast is
+    not cancelled. True when the broadcast is finished (or cancelled)."""
     counts = {"sent": 0, "failed": 0, "skipped": 0}
     try:
         broadcast.update(
@@ -261,40 +290,56 @@ def process_broadcast(broadcast: Broadcast, budget_seconds: float = RUN_BUDGET_S
             return True  # cancelled meanwhile
         raise
     pace = _Pacer(SENDS_PER_SECOND)
-    cursor: str | None = broadcast.cursor
-    while True:
-        page = search_contacts(
-            broadcast.workspace_id,
-            ContactFilter(tag=broadcast.tag_id),
-            PAGE_SIZE,
-            cursor,
-        )
-        for contact in page.items:
-            result = _send_to(broadcast, contact, pace)
-            if result in counts:
-                counts[result] += 1
-        cursor = page.next_cursor
-        actions: list[Any] = [
-            Broadcast.sent.add(counts["sent"]),
-            Broadcast.failed.add(counts["failed"]),
-            Broadcast.skipped.add(counts["skipped"]),
+    page = search_contacts(
+        broadcast.workspace_id, ContactFilter(tag=broadcast.tag_id), PAGE_SIZE, broadcast.cursor
+    )
+    whole_page = True
+    for contact in page.items:
+        if not has_time():
+            whole_page = False  # the next delivery re-reads this page; recipients done are skipped
+            break
+        if _cancelled(broadcast):
+            return True  # what has not left stays unsent
+        result = _send_to(broadcast, contact, pace)
+        if result in counts:
+            counts[result] += 1
+    cursor = page.next_cursor if whole_page else broadcast.cursor
+    done = whole_page and cursor is None
+    actions: list[Any] = [
+        Broadcast.sent.add(counts["sent"]),
+        Broadcast.failed.add(counts["failed"]),
+        Broadcast.skipped.add(counts["skipped"]),
+    ]
+    if done:
+        actions += [
+            Broadcast.status.set("done"),
+            Broadcast.finished_at.set(utcnow()),
+            Broadcast.cursor.remove(),
+            Broadcast.gsi2pk.remove(),
+            Broadcast.gsi2sk.remove(),
         ]
-        done = cursor is None
-        if cursor is None:
-            actions += [
-                Broadcast.status.set("done"),
-                Broadcast.finished_at.set(utcnow()),
-                Broadcast.cursor.remove(),
-                Broadcast.gsi2pk.remove(),
-                Broadcast.gsi2sk.remove(),
-            ]
-        else:
+    else:
+        actions.append(Broadcast.gsi2sk.set(_due_sort_key(broadcast, utcnow() + LEASE)))
+        if cursor:
             actions.append(Broadcast.cursor.set(cursor))
+    try:
         broadcast.update(actions=actions, condition=Broadcast.status == "running")
-        logger.info("broadcast page processed", extra={"broadcast_id": broadcast.broadcast_id, **counts})
-        counts = {"sent": 0, "failed": 0, "skipped": 0}
-        if done or time.monotonic() - started > budget_seconds:
-            return done
+    except UpdateError as error:
+        if condition_failed(error):
+            return True  # cancelled while this page was sent
+        raise
+    logger.info("broadcast page processed", extra={"broadcast_id": broadcast.broadcast_id, **counts})
+    return done
+
+
+def process_broadcast(broadcast: Broadcast, budget_seconds: float = RUN_BUDGET_SECONDS) -> bool:
+    """Pages until done or out of budget (one page at least). True when the broadcast is finished."""
+    started = time.monotonic()
+    while True:
+        if process_page(broadcast, lambda: True):
+            return True
+        if time.monotonic() - started > budget_seconds:
+            return False
 
 
 def process_due_broadcasts(now: datetime | None = None) -> int:

@@ -799,6 +799,16 @@ def process_due(message: Message, now: datetime, client: GraphClient | None = No
     return deliver(message, client=client, now=now)
 
 
+def process_claimable(message: Message, now: datetime, client: GraphClient | None = None) -> Message:
+    """process_due for a message known only by its keys: claimed first (the claim returns it), read
+    only when the claim is refused, to sweep an expired claim whose POST may have left."""
+    result = deliver(message, client=client, now=now)
+    expired = result.status == "sending" and result.lease_until is not None and result.lease_until <= now
+    if expired and result.post_started_at is not None:
+        return mark_unknown(result, [], now)
+    return result
+
+
 def send_due(now: datetime | None = None, client: GraphClient | None = None) -> dict[str, int]:
     now = now or utcnow()
     counts = {"due": 0, "sent": 0, "failed": 0, "rescheduled": 0, "unknown": 0, "skipped": 0}

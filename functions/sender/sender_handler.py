@@ -1,0 +1,46 @@
+"""Does due work from the work queue (template.yaml SenderFunction): sends, flow waits, broadcast pages.
+
+Each record is one independent item (domain/work.py); a failure is reported for that record only
+(ReportBatchItemFailures), so SQS redelivers it and every other item, of any workspace, goes on.
+No item starts unless the function has time left to finish it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from inbox_crm.aws_needs import ENQUEUE_WORK, PAGE_TOKENS, PUBLISH_EVENTS, TABLE_READ_WRITE, needs
+from inbox_crm.domain import work
+from inbox_crm.observability import logger, metrics, tracer
+
+# What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
+# Flow waits go on to their next steps (events); a broadcast enqueues its next page.
+AWS_NEEDS = needs(TABLE_READ_WRITE, PUBLISH_EVENTS, PAGE_TOKENS, ENQUEUE_WORK)
+
+# Longer than the slowest single item (a Graph call with its retries, or one broadcast recipient).
+MARGIN_SECONDS = 25.0
+
+# A batch whose every record failed is reported like any other, not raised: SQS redelivers them.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    has_time = work.time_left(context.get_remaining_time_in_millis, MARGIN_SECONDS)
+
+    def record_handler(record: SQSRecord) -> str:
+        item = work.WorkItem.parse(record.body)
+        outcome = work.process(item, has_time)
+        metrics.add_metric(name=f"Work_{item.kind}_{outcome}", unit=MetricUnit.Count, value=1)
+        return outcome
+
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
