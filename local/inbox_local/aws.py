@@ -1,7 +1,8 @@
 """moto's server on loopback: DynamoDB, SQS, EventBridge, SSM and Secrets Manager for the local stack.
 
 The server counts DynamoDB writes (from any client: handlers, the seed, a developer's script pointed
-at AWS_ENDPOINT_URL) so data is snapshotted only when it changed.
+at AWS_ENDPOINT_URL) so bucket objects are saved only when data changed, and makes each request's
+journal records durable before answering it (``journal.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
+from inbox_local import journal
 from inbox_local.moto_patches import apply_moto_patches
 
 log = logging.getLogger("inbox_local.aws")
@@ -65,6 +67,9 @@ class LocalAws(ThreadedMotoServer):
     def _count_writes(self, app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
         def counting_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
             response = app(environ, start_response)
+            # What this request wrote is on disk before its answer leaves (the response is sent
+            # after this returns): an acknowledged write survives a kill.
+            journal.sync_request()
             target = environ.get("HTTP_X_AMZ_TARGET", "")
             if target.startswith("DynamoDB_") and target.rsplit(".", 1)[-1] in _DYNAMODB_WRITES:
                 with self._writes_lock:
@@ -122,11 +127,16 @@ def use_local_aws(endpoint_url: str, region: str) -> None:
 
 def session(region: str) -> Any:
     """A boto3 session with the dummy credentials. Create clients from it in one thread (sessions are
-    not thread-safe); the clients themselves may then be used from any thread."""
+    not thread-safe); the clients themselves may then be used from any thread. Its clients are the
+    stack's own (persistence, pollers): the fault mode leaves them alone."""
     import boto3
 
-    return boto3.session.Session(
-        region_name=region,
-        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    from inbox_local.faults import exempt
+
+    return exempt(
+        boto3.session.Session(
+            region_name=region,
+            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
     )

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -72,10 +73,15 @@ def _run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         schedule_seconds=args.schedule_seconds,
     )
-    stopping = threading.Event()
+    # The handler only records the request: it runs between two bytecodes of the main thread, and
+    # anything that takes a lock there (Event.set, logging) can deadlock against that same thread.
+    # A second signal leaves at once: the journal already holds everything acknowledged.
+    signals: list[int] = []
 
     def request_stop(signum: int, _: FrameType | None) -> None:
-        stopping.set()
+        if signals:
+            os._exit(128 + signum)
+        signals.append(signum)
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
@@ -85,13 +91,18 @@ def _run(args: argparse.Namespace) -> int:
     except (OSError, CorruptSnapshot, DataDirInUse) as error:
         logging.getLogger("inbox_local").error("cannot start: %s", error)
         return 1
-    print(_banner(stack), flush=True)
-    print(f"{READY_MARKER} {json.dumps(urls.as_dict())}", flush=True)
+    if not signals:
+        print(_banner(stack), flush=True)
+        print(f"{READY_MARKER} {json.dumps(urls.as_dict())}", flush=True)
     try:
-        while not stopping.wait(0.5):
-            pass
+        while not signals:
+            time.sleep(0.2)
     finally:
         logging.getLogger("inbox_local").info("stopping…")
+        # Should a thread never let go, the process still ends, a little after the bounded drain.
+        watchdog = threading.Timer(config.drain_seconds + 7, os._exit, args=(1,))
+        watchdog.daemon = True
+        watchdog.start()
         stack.stop()
     # Everything is stopped and saved. Tearing down the interpreter would then spend seconds freeing
     # moto's in-memory backends object by object, on every Ctrl-C: flush and leave instead.

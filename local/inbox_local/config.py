@@ -11,6 +11,9 @@ LOCAL_SCHEDULE_SECONDS   10                                schedules fire this o
 LOCAL_JWT_SECRET         tokens.DEFAULT_JWT_SECRET         HS256 key of dev tokens (`inbox-local token`)
 LOCAL_PAGE_TOKENS        a token per demo account          Graph access tokens, "account=token,…"
 LOCAL_LOG_LEVEL          INFO                              the stack's own log level
+LOCAL_JOURNAL_FSYNC      1                                 fsync the journal before moto answers (0: off)
+LOCAL_FAULTS             (none)                            fault rates: "dynamodb=0.1,sqs=0.1,graph=0.1"…
+LOCAL_FAULTS_SEED        (random)                          seeds the faults' random choices
 META_APP_SECRET          dev-app-secret                    signs webhooks (comma-separated: rotation)
 META_VERIFY_TOKEN        dev-verify-token                  answers Meta's subscription handshake
 META_APP_ID              999999999999999                   our app id (echoes of our own sends)
@@ -51,7 +54,10 @@ class StackConfig:
     data_dir: Path = DEFAULT_DATA_DIR
     schedule_seconds: float = 10.0
     snapshot_seconds: float = 2.0
-    drain_seconds: float = 5.0
+    drain_seconds: float = 3.0
+    journal_fsync: bool = True
+    faults: str = ""
+    faults_seed: int | None = None
     jwt_secret: str = DEFAULT_JWT_SECRET
     meta_app_secret: str = "dev-app-secret"
     meta_verify_token: str = "dev-verify-token"
@@ -79,6 +85,9 @@ class StackConfig:
             "page_tokens": env.get("LOCAL_PAGE_TOKENS") or demo.local_page_tokens(),
             "event_bus_name": env.get("EVENT_BUS_NAME") or cls.event_bus_name,
             "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or cls.region,
+            "faults": env.get("LOCAL_FAULTS", ""),
+            "faults_seed": int(env["LOCAL_FAULTS_SEED"]) if env.get("LOCAL_FAULTS_SEED") else None,
+            "journal_fsync": env.get("LOCAL_JOURNAL_FSYNC", "1").strip().lower() not in ("0", "false", "no"),
         }
         values.update({name: value for name, value in overrides.items() if value is not None})
         if isinstance(values["data_dir"], str):

@@ -71,6 +71,10 @@ class ControlPlane(Protocol):
 
     def status(self) -> dict[str, Any]: ...
 
+    def faults_control(self, method: str, body: bytes) -> tuple[int, dict[str, Any]]: ...
+
+    def bus_events(self, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]: ...
+
 
 @dataclass(frozen=True)
 class CompiledRoute:
@@ -249,7 +253,7 @@ def _handler_for(gateway: Gateway) -> type[JsonRequestHandler]:
                 route, params = found
                 return self._invoke(route, params, body)
             if path.startswith("/_local/"):
-                return self._control(path)
+                return self._control(path, body)
             if self.command in ("GET", "HEAD"):
                 served = self._static(path)
                 if served:
@@ -305,12 +309,16 @@ def _handler_for(gateway: Gateway) -> type[JsonRequestHandler]:
             )
             return headers
 
-        def _control(self, path: str) -> int:
+        def _control(self, path: str, body: bytes) -> int:
             parts = [part for part in path.split("/") if part]
             if self.command == "POST" and len(parts) == 3 and parts[1] == "schedules":
                 status, payload = gateway.control.fire_schedule(unquote(parts[2]))
             elif self.command == "GET" and parts == ["_local", "status"]:
                 status, payload = 200, gateway.control.status()
+            elif parts == ["_local", "faults"] and self.command in ("GET", "POST", "DELETE"):
+                status, payload = gateway.control.faults_control(self.command, body)
+            elif self.command == "GET" and parts == ["_local", "events"]:
+                status, payload = gateway.control.bus_events(parse_qs(urlsplit(self.path).query))
             elif self.command == "GET" and parts == ["_local", "token"]:
                 status, payload = self._demo_token()
                 self.send_json(status, payload, [("Cache-Control", "no-store")])

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from inbox_local.faults import Faults, graph_error, graph_fault
 from inbox_local.httpbase import BodyTooLarge, JsonRequestHandler, LoopbackServer
 
 log = logging.getLogger("inbox_local.graph")
@@ -78,6 +79,7 @@ class GraphStandIn:
         self._requests: list[dict[str, Any]] = []
         self._failures: list[FailureRule] = []
         self._profiles: dict[str, dict[str, Any]] = {}
+        self.faults: Faults | None = None  # the stack's fault mode (faults.py)
         self._server = LoopbackServer(host, port, _handler_for(self))
 
     # ------------------------------------------------------------------ lifecycle
@@ -161,9 +163,11 @@ class GraphStandIn:
             self._requests.append(entry)
 
     def handle(
-        self, method: str, target: str, headers: dict[str, str], raw_body: bytes
+        self, method: str, target: str, headers: dict[str, str], raw_body: bytes, fault: str | None = None
     ) -> tuple[int, dict[str, Any] | bytes]:
-        """Answer one Graph call and record it (without the token's value)."""
+        """Answer one Graph call and record it (without the token's value). ``fault``: an injected
+        server_error or rate_limit answers Meta's error; lost_after_accept is answered normally
+        (the caller then drops the connection)."""
         parts = urlsplit(target)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         token_in_query = query.pop("access_token", None)
@@ -174,6 +178,8 @@ class GraphStandIn:
         response: dict[str, Any] | bytes
         if failure is not None:
             status, response = failure.status, {"error": dict(failure.error)}
+        elif fault in ("server_error", "rate_limit") and self.faults is not None:
+            status, response = graph_error(fault, self.faults)
         else:
             status, response = self._answer(method, parts.path, query, body, authorized)
         self._record(
@@ -187,6 +193,7 @@ class GraphStandIn:
                 "body": body,
                 "status": status,
                 "response": response if isinstance(response, dict) else None,
+                **({"fault": fault} if fault else {}),
             }
         )
         return status, response
@@ -313,7 +320,13 @@ def _handler_for(standin: GraphStandIn) -> type[JsonRequestHandler]:
                 self._control(path, raw)
                 return
             headers = {name.lower(): value for name, value in self.headers.items()}
-            status, response = standin.handle(self.command, self.path, headers, raw)
+            fault = None if path.startswith("/_media/") else graph_fault(standin.faults, self.command)
+            status, response = standin.handle(self.command, self.path, headers, raw, fault)
+            if fault == "lost_after_accept":
+                # Meta took the call (it is recorded); its answer never arrives.
+                self.close_connection = True
+                log.info("graph %s %s %d, answer dropped (fault)", self.command, path, status)
+                return
             if isinstance(response, bytes):
                 self.send_bytes(status, response, content_type="image/png")
             else:

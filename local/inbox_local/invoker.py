@@ -23,6 +23,10 @@ log = logging.getLogger("inbox_local.invoker")
 
 Handler = Callable[[Any, Any], Any]
 
+# One handler import at a time: two threads importing modules that import each other (powertools'
+# data classes) can each see the other's half-initialised module and fail for good.
+_IMPORT_LOCK = threading.Lock()
+
 
 class FunctionLoadError(Exception):
     """The handler cannot be imported (yet): a missing module, a syntax error, no handler attribute."""
@@ -48,7 +52,9 @@ class LocalFunction:
         return self._handler is not None
 
     def handler(self) -> Handler:
-        with self._load_lock:
+        if self._handler is not None:
+            return self._handler
+        with self._load_lock, _IMPORT_LOCK:
             if self._handler is None:
                 try:
                     self._handler = self._load()

@@ -21,6 +21,14 @@ import threading
 from typing import Any, ClassVar
 
 _LOCK = threading.RLock()
+
+
+# Sees every DynamoDB backend operation inside the lock (the local stack's journal): called with the
+# operation's name, the original method and its arguments, it returns the original's result.
+class _Hooks:
+    observer: Any = None
+
+
 _OPERATIONS = (
     "put_item",
     "get_item",
@@ -183,6 +191,10 @@ def _make_sqs_sends_cheap() -> None:
     Queue._inbox_lazy_attributes = True  # type: ignore[attr-defined]
 
 
+def set_write_observer(observer: Any) -> None:
+    _Hooks.observer = observer
+
+
 def apply_moto_patches() -> None:
     _make_sqs_sends_cheap()
     _make_dynamodb_atomic()
@@ -199,9 +211,12 @@ def _make_dynamodb_atomic() -> None:
         if original is None:
             continue
 
-        def locked(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
+        def locked(*args: Any, __original: Any = original, __name: str = name, **kwargs: Any) -> Any:
             with _LOCK:
-                return __original(*args, **kwargs)
+                observer = _Hooks.observer
+                if observer is None:
+                    return __original(*args, **kwargs)
+                return observer(__name, __original, args, kwargs)
 
         functools.update_wrapper(locked, original)
         setattr(DynamoDBBackend, name, locked)

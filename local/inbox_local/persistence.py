@@ -1,7 +1,8 @@
 """Makes local data survive a restart: moto keeps everything in memory, so every table is dumped to
-``<data dir>/dynamodb/<table>.json`` (DynamoDB's JSON with type descriptors) and restored on start.
+``<data dir>/dynamodb/<table>.json`` (DynamoDB's JSON with type descriptors) and restored on start;
+what changed since the dump is in the journal (``journal.py``), replayed after the dumps.
 
-Dumps are written to a temporary file and renamed, so a crash mid-write never leaves half a file.
+Dumps are written to a temporary file, fsynced and renamed, so a crash never leaves half a file.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from inbox_local.journal import Journal, write_atomically, write_pending
 
 log = logging.getLogger("inbox_local.persistence")
 
@@ -46,11 +49,8 @@ class TableSnapshots:
         items: list[dict[str, Any]] = []
         for page in self._dynamodb.get_paginator("scan").paginate(TableName=table_name, ConsistentRead=True):
             items.extend(page.get("Items", []))
-        target = self.path_for(table_name)
-        temporary = target.with_name(f".{target.name}.tmp")
-        with temporary.open("w", encoding="utf-8") as handle:
-            json.dump({"format": DUMP_FORMAT, "table": table_name, "items": items}, handle)
-        os.replace(temporary, target)
+        dump = {"format": DUMP_FORMAT, "table": table_name, "items": items}
+        write_atomically(self.path_for(table_name), json.dumps(dump).encode("utf-8"))
         return len(items)
 
     def restore_all(self) -> dict[str, int]:
@@ -145,42 +145,65 @@ class StackSnapshots:
         return {**self.tables.restore_all(), **self.buckets.restore_all()}
 
 
-class Snapshotter:
-    """Dumps every ``interval`` seconds, but only when the write counter moved since the last dump."""
+class Checkpointer:
+    """Keeps the journal short: a checkpoint rotates it, dumps the tables and the pending SQS
+    messages, then deletes the older journal files (whatever a dump missed is in the newer file).
+    In the background: a checkpoint once the journal passes ``max_bytes`` or ``max_age`` seconds,
+    and bucket objects (not journaled) every ``interval`` seconds when DynamoDB saw writes."""
 
     def __init__(
         self,
-        snapshots: TableSnapshots | StackSnapshots,
+        snapshots: StackSnapshots,
+        journal: Journal,
+        data_dir: Path,
         write_counter: Callable[[], int],
         interval: float,
         stop: threading.Event,
+        max_bytes: int = 16 * 1024 * 1024,
+        max_age: float = 120.0,
     ) -> None:
         self._snapshots = snapshots
+        self._journal = journal
+        self._data_dir = data_dir
         self._write_counter = write_counter
         self._interval = interval
         self._stop = stop
-        self._dumped_at_count = -1
-        self._thread = threading.Thread(target=self._run, name="snapshots", daemon=True)
+        self._max_bytes = max_bytes
+        self._max_age = max_age
+        self._lock = threading.Lock()
+        self._buckets_at_count = -1
+        self._thread = threading.Thread(target=self._run, name="checkpoints", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
     def join(self, timeout: float) -> None:
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
-    def dump_if_changed(self) -> None:
+    def checkpoint(self) -> dict[str, int]:
+        with self._lock:
+            seq, pending = self._journal.rotate()
+            counts = self._snapshots.dump_all()
+            write_pending(self._data_dir, pending)
+            self._journal.remove_before(seq)
+            return {**counts, "pending messages": len(pending)}
+
+    def dump_buckets_if_changed(self) -> None:
         count = self._write_counter()
-        if count != self._dumped_at_count:
-            self._snapshots.dump_all()
-            # Writes that landed during the scan moved the counter: the next round dumps again.
-            self._dumped_at_count = count
+        if count != self._buckets_at_count:
+            self._snapshots.buckets.dump_all()
+            self._buckets_at_count = count
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             try:
-                self.dump_if_changed()
+                size, age = self._journal.size()
+                if size > self._max_bytes or (size and age > self._max_age):
+                    self.checkpoint()
+                self.dump_buckets_if_changed()
             except Exception as error:
-                log.warning("snapshot failed, will retry: %r", error)
+                log.warning("checkpoint failed, will retry: %r", error)
 
 
 class DataDirInUse(Exception):

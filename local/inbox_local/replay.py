@@ -43,7 +43,12 @@ def signature(body: bytes, app_secret: str) -> str:
 
 def replay(path: Path, url: str, app_secret: str, timeout: float = 30) -> tuple[int, str]:
     """POSTs the signed body; returns the response status and text."""
-    body = webhook_body(json.loads(path.read_text(encoding="utf-8")))
+    return post_webhook(json.loads(path.read_text(encoding="utf-8")), url, app_secret, timeout)
+
+
+def post_webhook(document: Any, url: str, app_secret: str, timeout: float = 30) -> tuple[int, str]:
+    """POSTs a webhook document (or wrapper) signed as Meta would; the response status and text."""
+    body = webhook_body(document)
     request = urllib.request.Request(
         url,
         data=body,

@@ -16,13 +16,15 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from inbox_local import aws
+from inbox_local import aws, journal
+from inbox_local.bustap import BusTap
 from inbox_local.config import StackConfig
 from inbox_local.consumers import DeadLetters, RuleConsumer, ScheduleTimer, SqsConsumer
+from inbox_local.faults import Faults, FaultSpecError, install_aws, parse_rates
 from inbox_local.gateway import Gateway
 from inbox_local.graph_standin import GraphStandIn
 from inbox_local.invoker import FunctionLoadError, FunctionRegistry
-from inbox_local.persistence import BucketSnapshots, DataDirLock, Snapshotter, StackSnapshots, TableSnapshots
+from inbox_local.persistence import BucketSnapshots, Checkpointer, DataDirLock, StackSnapshots, TableSnapshots
 from inbox_local.resources import LocalResources, dead_letter_queue, provision
 from inbox_local.template import load_template
 
@@ -60,30 +62,37 @@ class LocalStack:
         self._lock = DataDirLock(config.data_dir)
         self._aws: aws.LocalAws | None = None
         self._session: Any = None
-        self._sqs: Any = None
         self._graph: GraphStandIn | None = None
         self._gateway: Gateway | None = None
         self._functions = FunctionRegistry(self.template.functions)
         self._consumers: list[SqsConsumer | RuleConsumer] = []
         self._timers: list[ScheduleTimer] = []
         self._snapshots: StackSnapshots | None = None
-        self._snapshotter: Snapshotter | None = None
+        self._journal: journal.Journal | None = None
+        self._checkpointer: Checkpointer | None = None
         self._dead_letters: DeadLetters | None = None
-        # Timers stop first, consumers after draining, snapshots last.
+        # Timers stop first, consumers after their current batch, checkpoints last.
         self._timers_stop = threading.Event()
         self._consumers_stop = threading.Event()
         self._snapshots_stop = threading.Event()
         self._restored = False
+        self.faults = Faults(config.faults_seed)
+        self.bus_tap = BusTap()
 
     # ------------------------------------------------------------------ start
     def start(self) -> StackUrls:
         config = self.config
+        rates = parse_rates(config.faults)  # a bad LOCAL_FAULTS fails before anything starts
         self._lock.acquire()
         try:
+            # Before any client exists: the handlers' clients get the fault hook (off until started).
+            install_aws(self.faults)
+            self.bus_tap.install()
             self._aws = aws.LocalAws(config.host, config.aws_port)
             self._aws.start()
             aws.use_local_aws(self._aws.endpoint_url, config.region)
             self._graph = GraphStandIn(config.host, config.graph_port).start()
+            self._graph.faults = self.faults
             # Bound now, so a busy port fails the start before any data is touched; served last.
             self._gateway = Gateway(
                 config.host,
@@ -109,24 +118,40 @@ class LocalStack:
                 TableSnapshots(dynamodb, config.data_dir, list(self.resources.tables.values())),
                 BucketSnapshots(s3, config.data_dir, list(self.resources.buckets.values())),
             )
+            self._journal = journal.Journal(config.data_dir / "journal", fsync=config.journal_fsync)
+            journal.install(self._journal)
             restored = self._snapshots.restore_all()
+            replayed = journal.replay(self._journal, config.data_dir, aws.ACCOUNT_ID, config.region)
+            self._journal.open()
             self._restored = True
             if restored:
                 log.info("restored %s", ", ".join(f"{t} ({n} items)" for t, n in restored.items()))
+            if any(replayed.values()):
+                log.info(
+                    "replayed the journal: %d item writes, %d queued messages",
+                    replayed["items"],
+                    replayed["messages"],
+                )
             from inbox_local.seed import seed_if_empty  # imports inbox_crm: only now that env is set
 
             seed_if_empty()
 
             self._dead_letters = DeadLetters(sqs)
-            self._start_event_sources(self.resources, sqs)
-            self._snapshotter = Snapshotter(
+            self._checkpointer = Checkpointer(
                 self._snapshots,
+                self._journal,
+                config.data_dir,
                 lambda: self._aws.dynamodb_writes if self._aws else 0,
                 config.snapshot_seconds,
                 self._snapshots_stop,
             )
-            self._snapshotter.start()
+            # The replayed journal and the seed, folded into fresh dumps before anything runs.
+            self._checkpointer.checkpoint()
+            self._checkpointer.start()
+            self._start_event_sources(self.resources, sqs)
             self._gateway.start()
+            if rates:
+                self.faults.set_rates(rates)  # the seed and the restore ran without faults
         except BaseException:
             self.stop()
             raise
@@ -238,31 +263,28 @@ class LocalStack:
 
     # ------------------------------------------------------------------ stop
     def stop(self) -> None:
-        """Stops taking requests, lets the queues drain, saves the data, then stops the rest."""
+        """Stops taking requests, lets running invocations finish (bounded), closes the journal.
+        Nothing waits for the queues to empty: what they hold is in the journal, sent again on the
+        next start, and an invocation cut short is redelivered like a Lambda that timed out."""
+        deadline = time.monotonic() + self.config.drain_seconds
         if self._gateway is not None:
             self._gateway.stop()
             self._gateway = None
         self._timers_stop.set()
-        for timer in self._timers:
-            timer.join(timeout=5)
-        if self._consumers:
-            self._drain()
         self._consumers_stop.set()
-        for consumer in self._consumers:
-            consumer.join(timeout=5)
         self._snapshots_stop.set()
-        if self._snapshotter is not None:
-            self._snapshotter.join(timeout=5)
-        if self._snapshots is not None and self._restored:
-            try:
-                saved = self._snapshots.dump_all()
-                log.info(
-                    "saved %s to %s",
-                    ", ".join(f"{t} ({n} items)" for t, n in saved.items()),
-                    self.config.data_dir,
-                )
-            except Exception:
-                log.exception("the final snapshot failed: changes since the last one are lost")
+        for worker in [*self._timers, *self._consumers]:
+            worker.join(timeout=max(0.0, deadline - time.monotonic()))
+        busy = [worker.name for worker in self._consumers if worker.busy]
+        if busy:
+            log.warning("stopped during an invocation (redelivered on the next start): %s", ", ".join(busy))
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=max(0.0, deadline - time.monotonic()))
+            if self._restored:
+                try:
+                    self._checkpointer.dump_buckets_if_changed()
+                except Exception:
+                    log.exception("saving bucket objects failed: the newest ones are lost")
         self._restored = False
         if self._graph is not None:
             self._graph.stop()
@@ -270,42 +292,11 @@ class LocalStack:
         if self._aws is not None:
             self._aws.stop()
             self._aws = None
+        if self._journal is not None:
+            # After moto stopped listening; a request still inside it fails instead of being lost.
+            self._journal.close()
+            log.info("data kept in %s (the journal is replayed on the next start)", self.config.data_dir)
         self._lock.release()
-
-    def _drain(self) -> None:
-        deadline = time.monotonic() + self.config.drain_seconds
-        queued = self._queued_messages()
-        while time.monotonic() < deadline:
-            if not any(visible for visible, _ in queued.values()) and not any(
-                c.busy for c in self._consumers
-            ):
-                break
-            time.sleep(0.1)
-            queued = self._queued_messages()
-        left = {name: visible + hidden for name, (visible, hidden) in queued.items() if visible + hidden}
-        if left:
-            # Messages waiting out a visibility timeout after a failure, or a slow consumer.
-            log.warning("queues not empty at shutdown, dropped: %s", left)
-
-    def _queued_messages(self) -> dict[str, tuple[int, int]]:
-        if self._aws is None:
-            return {}
-        sqs = self._sqs = self._sqs or self._client("sqs")
-        counts = {}
-        for consumer in self._consumers:
-            try:
-                attributes = sqs.get_queue_attributes(
-                    QueueUrl=consumer.queue.url,
-                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-                )["Attributes"]
-            except Exception as error:
-                log.debug("cannot count %s: %r", consumer.queue.name, error)
-                continue
-            counts[consumer.queue.name] = (
-                int(attributes["ApproximateNumberOfMessages"]),
-                int(attributes["ApproximateNumberOfMessagesNotVisible"]),
-            )
-        return counts
 
     # ------------------------------------------------------------------ /_local/ controls
     def fire_schedule(self, function: str) -> tuple[int, dict[str, Any]]:
@@ -326,6 +317,27 @@ class LocalStack:
         status = 200 if all(result["ok"] for result in results) else 500
         return status, {"function": timers[0].function.name, "results": results}
 
+    def faults_control(self, method: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        """GET: rates and counts; POST ``{"dynamodb": 0.1, …}``: these rates (others off); DELETE: off."""
+        if method == "POST":
+            try:
+                self.faults.set_rates(parse_rates(json.loads(body or b"{}")))
+            except (ValueError, FaultSpecError) as error:
+                return 400, {"message": str(error)}
+        elif method == "DELETE":
+            self.faults.clear()
+        return 200, self.faults.status()
+
+    def bus_events(self, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        """What reached the bus: ``?detail_type=MessageReceived&after=<seq>&limit=N``."""
+        try:
+            after = int(query.get("after", ["0"])[0])
+            limit = int(query.get("limit", ["10000"])[0])
+        except ValueError:
+            return 400, {"message": "after and limit are integers"}
+        events, last = self.bus_tap.events(query.get("detail_type", [None])[0], after, limit)
+        return 200, {"events": events, "last": last}
+
     def status(self) -> dict[str, Any]:
         resources = self.resources
         return {
@@ -333,6 +345,7 @@ class LocalStack:
             "consumers": [consumer.status() for consumer in self._consumers],
             "schedules": [timer.status() for timer in self._timers],
             "dead_letters": self._dead_letters.entries() if self._dead_letters else [],
+            "faults": self.faults.status(),
             "resources": {
                 "tables": dict(resources.tables) if resources else {},
                 "queues": {k: q.url for k, q in resources.queues.items()} if resources else {},

@@ -86,8 +86,14 @@ class StackProcess:
                 raise AssertionError(f"the stack ignored SIGTERM:\n{self.log_tail()}") from None
         return self.process.returncode
 
+    def kill(self) -> None:
+        """SIGKILL: no handler, no drain, no final save."""
+        self.process.kill()
+        self.process.wait()
 
-def start_stack(data_dir: Path) -> StackProcess:
+
+def start_stack(data_dir: Path, **environment: str) -> StackProcess:
+    """``environment``: extra variables for the stack (LOCAL_FAULTS=…, LOCAL_SCHEDULE_SECONDS=…)."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -101,7 +107,7 @@ def start_stack(data_dir: Path) -> StackProcess:
             "--aws-port",
             "0",
         ],
-        env=stack_environment(data_dir),
+        env=stack_environment(data_dir, **environment),
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
