@@ -17,7 +17,6 @@ messages, then deletes the older files. Start: restore the dumps, replay every j
 from __future__ import annotations
 
 import base64
-import inspect
 import json
 import logging
 import math
@@ -180,14 +179,13 @@ class _Recorder:
         self._journal = journal
         self._depth = 0
         self._records: list[dict[str, Any]] = []
-        self._signatures: dict[str, inspect.Signature] = {}
 
     def __call__(self, name: str, original: Callable[..., Any], args: tuple[Any, ...], kwargs: Any) -> Any:
         self._depth += 1
         try:
             result = original(*args, **kwargs)
             if name in self._WRITES:
-                self._records.append(self._state_after(name, original, args, kwargs))
+                self._records.append(self._state_after(name, args, kwargs))
             return result
         finally:
             self._depth -= 1
@@ -195,22 +193,19 @@ class _Recorder:
                 records, self._records = self._records, []
                 self._journal.append(records)
 
-    def _state_after(
-        self, name: str, original: Callable[..., Any], args: tuple[Any, ...], kwargs: Any
-    ) -> dict[str, Any]:
-        signature = self._signatures.get(name)
-        if signature is None:
-            signature = self._signatures[name] = inspect.signature(original)
-        bound = signature.bind(*args, **kwargs).arguments
-        backend, table_name = bound["self"], bound["table_name"]
+    @staticmethod
+    def _state_after(name: str, args: tuple[Any, ...], kwargs: Any) -> dict[str, Any]:
+        # moto's responses and moto_patches pass (backend, table_name, item or key, ...) positionally.
+        backend = args[0]
+        table_name = args[1] if len(args) > 1 else kwargs["table_name"]
+        second = args[2] if len(args) > 2 else kwargs.get("item_attrs", kwargs.get("key"))
         table = backend.get_table(table_name)
         if name == "put_item":
-            attributes = bound["item_attrs"]
-            key = {table.hash_key_attr: attributes[table.hash_key_attr]}
+            key = {table.hash_key_attr: second[table.hash_key_attr]}
             if table.range_key_attr:
-                key[table.range_key_attr] = attributes[table.range_key_attr]
+                key[table.range_key_attr] = second[table.range_key_attr]
         else:
-            key = dict(bound["key"])
+            key = dict(second)
         item = table.get_item(*backend.get_keys_value(table, key))
         return {"d": table.name, "k": key, "i": item.to_json()["Attributes"] if item is not None else None}
 
@@ -251,7 +246,12 @@ def _patch_sqs() -> None:
         journal = _Active.journal
         if journal is None:
             return
-        if queue.fifo_queue and message.deduplication_id and not any(m is message for m in queue._messages):
+        # Just appended, so searched from the end: only a dropped duplicate costs a full pass.
+        if (
+            queue.fifo_queue
+            and message.deduplication_id
+            and not any(m is message for m in reversed(queue._messages))
+        ):
             return  # a FIFO duplicate within the deduplication window: dropped, as SQS does
         journal.append([_message_record(queue, message)])
 
