@@ -543,6 +543,29 @@ def test_a_messenger_echo_settles_an_unknown_send(
     assert (settled.status, settled.platform_message_id, settled.error_code) == ("sent", mid, None)
 
 
+def test_an_instagram_echo_settles_an_unknown_send_by_its_text(
+    api: ApiClient, inbox: World, graph: GraphStandIn, network: type[_Session]
+) -> None:
+    conversation_id = _conversation(
+        platform="instagram", account_id=IG_ACCOUNT, customer_id="8000000000000001"
+    )
+    network.faults = ["lost"]
+    message = api.post(f"/v1/conversations/{conversation_id}/messages", {"text": "¿te llegó?"}).json()
+    assert message["status"] == "unknown"
+    [sent] = _sends(graph)
+    echo = unit(
+        UnitKind.ECHO,
+        platform="instagram",
+        account_id=IG_ACCOUNT,
+        customer_id="8000000000000001",
+        text="¿te llegó?",
+        platform_message_id=sent["response"]["message_id"],
+        timestamp_ms=to_millis(utcnow()),
+    )
+    assert ingest(echo).outcome == "duplicate"
+    assert _message(message["id"]).status == "sent"
+
+
 @pytest.mark.parametrize("status_first", [False, True])
 def test_a_whatsapp_status_settles_an_unknown_send_by_its_callback_data(
     inbox: World, graph: GraphStandIn, network: type[_Session], status_first: bool
@@ -821,3 +844,25 @@ def test_expired_claims_are_swept_through_the_work_queue(
     assert _message(never_posted.message_id).status == "sent"
     assert _message(posted.message_id).status == "unknown"
     assert len(_sends(graph)) == 1
+
+
+def test_a_cancelled_scheduled_message_never_leaves(
+    api: ApiClient, inbox: World, graph: GraphStandIn, work_queue: WorkQueue
+) -> None:
+    conversation_id = _conversation()
+    path = f"/v1/conversations/{conversation_id}/messages"
+    later = utcnow() + timedelta(minutes=5)
+    kept = _schedule(conversation_id, "sí", later)
+    dropped = _schedule(conversation_id, "no", later)
+    for message in (kept, dropped):
+        _due_now(message)
+    assert work_queue.run_scheduler()["enqueued"] == 2  # already on its way to a sender…
+    cancelled = api.post(f"{path}/{dropped.message_id}/cancel")
+    assert cancelled.status == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    work_queue.drain()
+    assert [s["body"]["message"]["text"] for s in _sends(graph)] == ["sí"]  # …and still never sent
+    assert _message(dropped.message_id).status == "cancelled"
+    again = api.post(f"{path}/{kept.message_id}/cancel")
+    assert (again.status, again.json()["error"]["details"]["reason_code"]) == (409, "not_scheduled")
+    assert api.post(f"{path}/{dropped.message_id}/cancel", as_="beta_owner").status == 404

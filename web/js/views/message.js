@@ -4,7 +4,7 @@ import { locale, t } from '../i18n.js';
 import { fullWhen, timeOnly } from '../format.js';
 
 const ORIGINS = ['app', 'meta_inbox', 'page', 'agent', 'flow', 'business'];
-const STATUS_MARKS = { queued: '🕓', scheduled: '🕓', sending: '🕓', unknown: '?', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' };
+const STATUS_MARKS = { queued: '🕓', scheduled: '🕓', sending: '🕓', unknown: '?', cancelled: '✕', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' };
 
 // onRetry(message): the agent's explicit decision to send again a message whose outcome is unknown.
 export function renderMessage(message, { byPlatformId, onRetry }) {

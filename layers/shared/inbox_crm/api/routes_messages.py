@@ -93,3 +93,25 @@ def retry_message(conversation_id: str, message_id: str) -> Response[str]:
         content_type=content_types.APPLICATION_JSON,
         body=message_out(message, conversation).model_dump_json(),
     )
+
+
+@router.post(
+    "/v1/conversations/<conversation_id>/messages/<message_id>/cancel",
+    summary="Cancel a scheduled message",
+    description=(
+        "A scheduled message that has not started sending is never sent (status cancelled); once it is "
+        "sending or sent it cannot be cancelled (409 not_scheduled)."
+    ),
+    tags=["inbox"],
+    responses=documented(200, MessageOut, "The cancelled message", 401, 403, 404, 409),
+)
+def cancel_message(conversation_id: str, message_id: str) -> Response[str]:
+    principal = principal_of(router)
+    principal.require("messages.send")
+    conversation = conversations.get_conversation(principal.workspace_id, conversation_id)
+    message = outbound.cancel_scheduled(principal.workspace_id, conversation_id, message_id)
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=message_out(message, conversation).model_dump_json(),
+    )

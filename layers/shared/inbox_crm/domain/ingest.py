@@ -516,7 +516,8 @@ def _reconcile_echo(context: _Context, conversation: Conversation, pointer_messa
     """An echo of a message we sent from the product is that message, not a new one.
 
     Messenger echoes carry the metadata we sent (our message id). Instagram echoes carry none, and
-    may beat our send's own bookkeeping: they match a queued or sending message with the same text.
+    may beat our send's own bookkeeping: they match a queued, sending or unknown message with the
+    same text.
     """
     unit = context.unit
     ours = None
@@ -528,7 +529,8 @@ def _reconcile_echo(context: _Context, conversation: Conversation, pointer_messa
         if unit.echo_metadata and message.message_id == unit.echo_metadata:
             ours = message
             break
-        if not unit.echo_metadata and message.status in ("queued", "sending") and message.text == unit.text:
+        unsettled = message.status in ("queued", "sending", "unknown")
+        if not unit.echo_metadata and unsettled and message.text == unit.text:
             ours = message
             break
     if ours is None:

@@ -721,6 +721,39 @@ def settle_by_callback(
     return settle_seen(message, platform, account_id, platform_message_id)
 
 
+_SCHEDULED_WINDOW = 50  # scheduled messages sort last (their time is ahead): the newest 50 hold them
+
+
+def cancel_scheduled(workspace_id: str, conversation_id: str, message_id: str) -> Message:
+    """A scheduled message that has not left is never sent: the claim only takes scheduled ones."""
+    partition = Conversation.pk_for(workspace_id, conversation_id)
+    found = next(
+        (
+            item
+            for item in Message.query(
+                partition, Message.sk.startswith("MSG#"), scan_index_forward=False, limit=_SCHEDULED_WINDOW
+            )
+            if isinstance(item, Message) and item.message_id == message_id and item.direction == "outbound"
+        ),
+        None,
+    )
+    if found is None:
+        raise NotFound("No such scheduled message")
+    cancelled = _settle(
+        found,
+        [
+            Message.status.set("cancelled"),
+            Message.error_code.set("cancelled"),
+            Message.error_reason.set("Cancelled before it was sent"),
+            *_done_actions(),
+        ],
+        Message.status == "scheduled",
+    )
+    if not cancelled:
+        raise Conflict("Only a scheduled message can be cancelled", {"reason_code": "not_scheduled"})
+    return found
+
+
 def retry_unknown(workspace_id: str, conversation_id: str, message_id: str) -> Message:
     """The agent's decision to send again a message whose outcome is unknown (it may arrive twice)."""
     pointer = _own_pointer(workspace_id, message_id)
