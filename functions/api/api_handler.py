@@ -8,11 +8,23 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inbox_crm.api.app import resolve
-from inbox_crm.aws_needs import MEDIA_READ, MEDIA_WRITE, PAGE_TOKENS, PUBLISH_EVENTS, TABLE_READ_WRITE, needs
+from inbox_crm.aws_needs import (
+    MEDIA_READ,
+    MEDIA_WRITE,
+    META_APP_SECRET,
+    PAGE_TOKENS,
+    PUBLISH_EVENTS,
+    STORE_PAGE_TOKENS,
+    TABLE_READ_WRITE,
+    needs,
+)
 from inbox_crm.observability import logger, metrics, tracer
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
-AWS_NEEDS = needs(TABLE_READ_WRITE, PUBLISH_EVENTS, MEDIA_READ, MEDIA_WRITE, PAGE_TOKENS)
+# (The app secret signs debug_token calls when a channel is connected.)
+AWS_NEEDS = needs(
+    TABLE_READ_WRITE, PUBLISH_EVENTS, MEDIA_READ, MEDIA_WRITE, PAGE_TOKENS, STORE_PAGE_TOKENS, META_APP_SECRET
+)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -30,6 +30,12 @@ class DemoChannel:
     platform: str
     account_id: str
     name: str
+    waba_id: str | None = None  # a WhatsApp number's business account
+
+    @property
+    def token(self) -> str:
+        """The access token the Graph stand-in confirms for this account (see local_page_tokens)."""
+        return f"local-token-{self.account_id}"
 
 
 WORKSPACES = (
@@ -49,7 +55,7 @@ USERS = (
 CHANNELS = (
     DemoChannel("messenger", "100000000000001", "Tienda Demo (Facebook)"),
     DemoChannel("instagram", "17841400000000001", "@tiendademo"),
-    DemoChannel("whatsapp", "100000000000099", "+52 55 1234 5678"),
+    DemoChannel("whatsapp", "100000000000099", "+52 55 1234 5678", waba_id="100000000000098"),
 )
 
 
@@ -58,5 +64,5 @@ def demo_user(workspace_id: str, role: str) -> DemoUser | None:
 
 
 def local_page_tokens() -> str:
-    """LOCAL_PAGE_TOKENS for the demo accounts: the Graph stand-in only checks that a token is sent."""
-    return ",".join(f"{channel.account_id}=local-token-{channel.account_id}" for channel in CHANNELS)
+    """LOCAL_PAGE_TOKENS for the demo accounts: the tokens the Graph stand-in confirms for them."""
+    return ",".join(f"{channel.account_id}={channel.token}" for channel in CHANNELS)

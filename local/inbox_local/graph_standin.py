@@ -8,11 +8,18 @@ Graph routes (``/{version}/...``):
 * ``GET /{v}/{id}?fields=…``: a user profile (Messenger first/last name, Instagram name/username),
   from the profile table or derived from the id. Without ``fields``: WhatsApp media metadata whose
   ``url`` downloads from ``/_media/{id}`` here.
+* Ownership, for the accounts granted through ``/_control/grants`` (the only tokens it treats as
+  real): ``GET /{v}/{page-id}?fields=id,name,access_token`` answers the Page and its token;
+  ``GET /{v}/debug_token?input_token=…`` the token's ``granular_scopes`` (``pages_messaging``,
+  ``instagram_manage_messages``, ``whatsapp_business_messaging`` / ``_management`` with their
+  ``target_ids``); ``GET /{v}/{waba-id}/phone_numbers`` the WABA's numbers. As Meta: an unknown token
+  is error 190, an unknown object 100 (subcode 33), a known object the token may not act for 10.
 * Other writes answer ``{"success": true}`` or a new id, other reads ``{"data": []}``.
 * A call without an access token (header or ``access_token`` parameter) gets Meta's error 2500.
 
 Control routes (never recorded): ``GET|DELETE /_control/requests``, ``POST|DELETE /_control/fail``,
-``GET|POST /_control/profiles``.
+``GET|POST /_control/profiles``, ``GET|POST|DELETE /_control/grants`` (POST ``{"token", "platform",
+"account_id", "name", "waba_id"}``: the token may act for that account).
 """
 
 from __future__ import annotations
@@ -52,6 +59,43 @@ def meta_error(
     return {"error": error}
 
 
+# What debug_token lists a granted account under, per platform.
+_SCOPES = {
+    "messenger": ("pages_messaging", "pages_manage_metadata"),
+    "instagram": ("instagram_basic", "instagram_manage_messages"),
+    "whatsapp": ("whatsapp_business_messaging", "whatsapp_business_management"),
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """``token`` may act for ``account_id`` (a WhatsApp number through its WABA ``waba_id``)."""
+
+    token: str
+    platform: str
+    account_id: str
+    name: str
+    waba_id: str | None = None
+
+    @property
+    def target_id(self) -> str:
+        return self.waba_id if self.platform == "whatsapp" and self.waba_id else self.account_id
+
+
+def _unknown_object(node: str) -> dict[str, Any]:
+    return meta_error(
+        f"Unsupported get request. Object with ID '{node}' does not exist, cannot be loaded due to "
+        "missing permissions, or does not support this operation.",
+        100,
+        "GraphMethodException",
+        subcode=33,
+    )
+
+
+_INVALID_TOKEN = meta_error("Invalid OAuth access token - Cannot parse access token", 190)
+_NO_PERMISSION = meta_error("(#10) Application does not have permission for this action", 10)
+
+
 @dataclass
 class FailureRule:
     """Answer the next ``times`` matching calls (None: until cleared) with Meta's error shape."""
@@ -80,6 +124,7 @@ class GraphStandIn:
         self._failures: list[FailureRule] = []
         self._profiles: dict[str, dict[str, Any]] = {}
         self.faults: Faults | None = None  # the stack's fault mode (faults.py)
+        self._grants: list[Grant] = []
         self._server = LoopbackServer(host, port, _handler_for(self))
 
     # ------------------------------------------------------------------ lifecycle
@@ -145,6 +190,37 @@ class GraphStandIn:
         with self._lock:
             return dict(self._profiles)
 
+    def grant(
+        self, token: str, platform: str, account_id: str, name: str = "", waba_id: str | None = None
+    ) -> None:
+        """From now on Meta confirms that ``token`` can act for the account."""
+        if platform == "whatsapp" and not waba_id:
+            raise ValueError("a WhatsApp number is granted through its WABA: waba_id is required")
+        with self._lock:
+            self._grants.append(Grant(token, platform, account_id, name or account_id, waba_id))
+
+    def grants(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                {"platform": g.platform, "account_id": g.account_id, "name": g.name, "waba_id": g.waba_id}
+                for g in self._grants
+            ]
+
+    def clear_grants(self) -> None:
+        with self._lock:
+            self._grants.clear()
+
+    def _granted(self, token: str | None) -> list[Grant] | None:
+        """The token's grants; None for a token Meta would not know."""
+        with self._lock:
+            found = [grant for grant in self._grants if grant.token == token]
+        return found or None
+
+    def _owned_objects(self) -> dict[str, str]:
+        """Every granted account's object id (Page, IG account, WABA) -> its kind."""
+        with self._lock:
+            return {grant.target_id: grant.platform for grant in self._grants}
+
     # ------------------------------------------------------------------ Graph behaviour
     def _take_failure(self, method: str, path: str, raw_body: str) -> FailureRule | None:
         with self._lock:
@@ -171,7 +247,9 @@ class GraphStandIn:
         parts = urlsplit(target)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         token_in_query = query.pop("access_token", None)
-        authorized = bool(headers.get("authorization", "").strip() or token_in_query)
+        bearer = headers.get("authorization", "").strip()
+        token = bearer[len("Bearer ") :].strip() if bearer.lower().startswith("bearer ") else token_in_query
+        authorized = bool(bearer or token_in_query)
         body = _parse_body(headers.get("content-type", ""), raw_body)
         text = raw_body.decode("utf-8", "replace")
         failure = self._take_failure(method, parts.path, text)
@@ -181,7 +259,7 @@ class GraphStandIn:
         elif fault in ("server_error", "rate_limit") and self.faults is not None:
             status, response = graph_error(fault, self.faults)
         else:
-            status, response = self._answer(method, parts.path, query, body, authorized)
+            status, response = self._answer(method, parts.path, query, body, authorized, token)
         self._record(
             {
                 "at": time.time(),
@@ -199,7 +277,13 @@ class GraphStandIn:
         return status, response
 
     def _answer(
-        self, method: str, path: str, query: dict[str, str], body: Any, authorized: bool
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        body: Any,
+        authorized: bool,
+        token: str | None = None,
     ) -> tuple[int, dict[str, Any] | bytes]:
         segments = [segment for segment in path.split("/") if segment]
         if segments[:1] == ["_media"] and len(segments) == 2:
@@ -210,6 +294,10 @@ class GraphStandIn:
             return 400, meta_error("Unknown path components", 2500)
         node, edge = segments[1], (segments[2] if len(segments) > 2 else None)
         fields = body if isinstance(body, dict) else {}
+        if method == "GET":
+            owned = self._ownership(node, edge, query, token)
+            if owned is not None:
+                return owned
         if method == "POST" and edge == "messages":
             return 200, _send_response(fields)
         if method == "GET" and edge is None:
@@ -222,6 +310,71 @@ class GraphStandIn:
             new_id = str(10**15 + secrets.randbelow(10**15))
             return 200, {"id": new_id} if edge == "media" else {"attachment_id": new_id}
         return 200, {"success": True}
+
+    def _ownership(
+        self, node: str, edge: str | None, query: dict[str, str], token: str | None
+    ) -> tuple[int, dict[str, Any]] | None:
+        """Answers to the calls that prove who may act for an account; None for any other call."""
+        wanted = {field.strip() for field in query.get("fields", "").split(",")}
+        owned = self._owned_objects()
+        if node == "debug_token" and edge is None:
+            return 200, self._debug_token(query.get("input_token"))
+        asks_page_token = edge is None and "access_token" in wanted
+        lists_numbers = edge == "phone_numbers"
+        if not (asks_page_token or lists_numbers or (edge is None and node in owned)):
+            return None
+        grants = self._granted(token)
+        if grants is None:
+            return 400, _INVALID_TOKEN
+        if node not in owned or (asks_page_token and owned[node] != "messenger"):
+            return 400, _unknown_object(node)
+        mine = [grant for grant in grants if grant.target_id == node]
+        if not mine:
+            return 400, _NO_PERMISSION
+        if lists_numbers:
+            return 200, {
+                "data": [
+                    {"id": g.account_id, "display_phone_number": g.name, "verified_name": g.name}
+                    for g in mine
+                    if g.platform == "whatsapp"
+                ],
+                "paging": {},
+            }
+        grant = mine[0]
+        answer: dict[str, Any] = {"id": node, "name": grant.name}
+        if grant.platform == "instagram":
+            answer["username"] = grant.name.lstrip("@")
+        if asks_page_token:
+            answer["access_token"] = grant.token  # the Page token of a Page token is itself
+        return 200, {key: value for key, value in answer.items() if key in wanted or key == "id"}
+
+    def _debug_token(self, input_token: str | None) -> dict[str, Any]:
+        grants = self._granted(input_token)
+        if grants is None:
+            return {
+                "data": {
+                    "is_valid": False,
+                    "error": {"code": 190, "message": "Invalid OAuth access token."},
+                    "scopes": [],
+                }
+            }
+        scopes: dict[str, list[str]] = {}
+        for grant in grants:
+            for scope in _SCOPES[grant.platform]:
+                targets = scopes.setdefault(scope, [])
+                if grant.target_id not in targets:
+                    targets.append(grant.target_id)
+        return {
+            "data": {
+                "app_id": "local-app",
+                "type": "USER",
+                "application": "Inbox CRM (local)",
+                "is_valid": True,
+                "expires_at": 0,
+                "scopes": sorted(scopes),
+                "granular_scopes": [{"scope": scope, "target_ids": ids} for scope, ids in scopes.items()],
+            }
+        }
 
     def _node(self, node: str, query: dict[str, str]) -> dict[str, Any]:
         with self._lock:
@@ -364,6 +517,24 @@ def _handler_for(standin: GraphStandIn) -> type[JsonRequestHandler]:
                 self.send_json(200, {"profiles": standin.profiles()})
             elif route == ("GET", "/_control/profiles"):
                 self.send_json(200, {"profiles": standin.profiles()})
+            elif route == ("POST", "/_control/grants"):
+                try:
+                    standin.grant(
+                        str(payload["token"]),
+                        str(payload["platform"]),
+                        str(payload["account_id"]),
+                        str(payload.get("name") or ""),
+                        payload.get("waba_id"),
+                    )
+                except (KeyError, ValueError) as error:
+                    self.send_json(400, {"message": f"a grant needs token, platform, account_id: {error}"})
+                    return
+                self.send_json(200, {"grants": standin.grants()})
+            elif route == ("GET", "/_control/grants"):
+                self.send_json(200, {"grants": standin.grants()})
+            elif route == ("DELETE", "/_control/grants"):
+                standin.clear_grants()
+                self.send_json(200, {"cleared": True})
             else:
                 self.send_json(404, {"message": "Not Found"})
 

@@ -13,7 +13,7 @@ log = logging.getLogger("inbox_local.seed")
 
 def seed_if_empty() -> bool:
     """Seeds unless the demo workspace exists; True when it seeded."""
-    from inbox_crm.domain.channels import register_channel
+    from inbox_crm.domain.channels import connect_channel
     from inbox_crm.errors import Conflict
     from inbox_crm.store.models import User, Workspace
     from inbox_crm.timeutil import utcnow
@@ -38,11 +38,13 @@ def seed_if_empty() -> bool:
         ).save()
     for channel in demo.CHANNELS:
         try:
-            register_channel(
+            # Proven like any channel: the Graph stand-in confirms the demo tokens (stack.py).
+            connect_channel(
                 demo.DEMO_WORKSPACE_ID,
                 channel.platform,
                 channel.account_id,
                 channel.name,
+                channel.token,
                 created_by=owner.user_id if owner else "seed",
             )
         except Conflict:

@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from inbox_local import aws, journal
+from inbox_local import aws, demo, journal
 from inbox_local.bustap import BusTap
 from inbox_local.config import StackConfig
 from inbox_local.consumers import DeadLetters, RuleConsumer, ScheduleTimer, SqsConsumer
@@ -93,6 +93,10 @@ class LocalStack:
             aws.use_local_aws(self._aws.endpoint_url, config.region)
             self._graph = GraphStandIn(config.host, config.graph_port).start()
             self._graph.faults = self.faults
+            for channel in demo.CHANNELS:  # Meta "confirms" the demo tokens, so the seed can connect
+                self._graph.grant(
+                    channel.token, channel.platform, channel.account_id, channel.name, channel.waba_id
+                )
             # Bound now, so a busy port fails the start before any data is touched; served last.
             self._gateway = Gateway(
                 config.host,
@@ -352,7 +356,24 @@ class LocalStack:
                 "buses": dict(resources.buses) if resources else {},
                 "rules": [rule.rule_name for rule in resources.rules] if resources else [],
             },
+            # Deliveries for accounts no workspace connected: for operators, never in the tenant API.
+            "unrouted_for_operators": self._operator_unrouted() if self._restored else [],
         }
+
+    def _operator_unrouted(self) -> list[dict[str, Any]]:
+        from inbox_crm.domain.operators import list_unrouted
+
+        return [
+            {
+                "id": item.delivery_id,
+                "reason": item.reason,
+                "platform": item.platform,
+                "account_id": item.account_id,
+                "field": item.field,
+                "received_at": item.received_at.isoformat(),
+            }
+            for item in list_unrouted(None, 50, None).items
+        ]
 
 
 def _jsonable(value: Any) -> Any:

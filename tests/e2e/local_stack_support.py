@@ -158,6 +158,14 @@ class LocalStackClient:
     def status(self) -> dict[str, Any]:
         return self.call("GET", "/_local/status").json()
 
+    def grant(self, platform: str, account_id: str, waba_id: str | None = None) -> str:
+        """A token the stack's Graph stand-in confirms can act for the account (to connect it)."""
+        token = f"e2e-token-{platform}-{account_id}"
+        grant = {"token": token, "platform": platform, "account_id": account_id, "waba_id": waba_id}
+        reply = self.session.post(f"{self.graph_url}/_control/grants", json=grant, timeout=10)
+        assert reply.status_code == 200, reply.text
+        return token
+
     def aws(self, service: str) -> Any:
         """A boto3 client of this stack's moto."""
         return aws_session("us-east-1").client(service, endpoint_url=self.aws_url)

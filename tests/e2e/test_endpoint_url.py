@@ -28,8 +28,8 @@ SCRIPT = textwrap.dedent(
     Workspace(*Workspace.key("ws_x"), workspace_id="ws_x", name="Elsewhere").save()
     User(*User.key("ws_x", "u1"), workspace_id="ws_x", user_id="u1", email="o@x", role="owner").save()
     claims = {"sub": "u1", "custom:workspace_id": "ws_x", "custom:role": "owner"}
-    body = json.dumps({"platform": "whatsapp", "account_id": "123456", "name": "WA"})
-    event = http_api_event("POST", "/v1/channels", headers={"content-type": "application/json"},
+    body = json.dumps({"name": "VIP"})
+    event = http_api_event("POST", "/v1/tags", headers={"content-type": "application/json"},
                            body=body, claims=claims)
     reply = lambda_handler(event, lambda_context())
     print(json.dumps({"status": reply["statusCode"]}))
@@ -76,8 +76,7 @@ def test_the_functions_use_the_endpoint_aws_endpoint_url_names(tmp_path: Path) -
         assert {item["type"]["S"] for item in items} >= {
             "Workspace",
             "User",
-            "ChannelAccount",
-            "ChannelRoute",
+            "Tag",
         }
     finally:
         server.stop()

@@ -58,18 +58,25 @@ def test_agent_cannot_register_a_channel(local_stack: LocalStackClient) -> None:
         "POST",
         "/v1/channels",
         role="agent",
-        json={"platform": "messenger", "account_id": _account_id(), "name": "Agent page"},
+        json={
+            "platform": "messenger",
+            "account_id": _account_id(),
+            "name": "Agent page",
+            "access_token": "t",
+        },
     )
 
     assert reply.status_code == 403
 
 
 def test_channel_of_one_workspace_is_invisible_to_another(local_stack: LocalStackClient) -> None:
+    account_id = _account_id()
+    token = local_stack.grant("instagram", account_id)
     created = local_stack.call(
         "POST",
         "/v1/channels",
         role="owner",
-        json={"platform": "instagram", "account_id": _account_id(), "name": "@isolation"},
+        json={"platform": "instagram", "account_id": account_id, "name": "@isolation", "access_token": token},
     )
     assert created.status_code == 201
     channel_id = created.json()["id"]

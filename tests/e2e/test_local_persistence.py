@@ -24,11 +24,18 @@ def test_data_survives_a_restart_until_reset(tmp_path: Path) -> None:
 
     first = start_stack(data_dir)
     try:
-        created = client_for(first).call(
+        client = client_for(first)
+        token = client.grant("messenger", "424242424242")
+        created = client.call(
             "POST",
             "/v1/channels",
             role="owner",
-            json={"platform": "messenger", "account_id": "424242424242", "name": "Survives restarts"},
+            json={
+                "platform": "messenger",
+                "account_id": "424242424242",
+                "name": "Survives restarts",
+                "access_token": token,
+            },
         )
         assert created.status_code == 201
         # A second stack on the same data would overwrite this one's dumps: it refuses to start.

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from inbox_local.graph_standin import GraphStandIn
 from support.api import ApiClient
 
 
@@ -32,28 +33,46 @@ def test_token_of_a_user_missing_from_the_workspace_is_403(api: ApiClient) -> No
     assert reply.status == 403
 
 
+ALPHA_PAGE = "104857600123"
+
+
+@pytest.fixture
+def page(meta: GraphStandIn) -> GraphStandIn:
+    """A Page whose token both workspaces' owners hold (an agency and its client, say)."""
+    meta.grant("alpha-page-token", "messenger", ALPHA_PAGE, "Tienda Alpha (Facebook)")
+    meta.grant("alpha-page-token", "whatsapp", ALPHA_PAGE, "+52 55 1048 5760", waba_id="300000000000001")
+    return meta
+
+
 def _register(api: ApiClient, as_: str = "alpha_owner", **overrides: str):
-    body = {"platform": "messenger", "account_id": "104857600123", "name": "Tienda Alpha (Facebook)"}
+    body = {
+        "platform": "messenger",
+        "account_id": ALPHA_PAGE,
+        "name": "Tienda Alpha (Facebook)",
+        "access_token": "alpha-page-token",
+    }
     body.update(overrides)
     return api.post("/v1/channels", body, as_=as_)
 
 
 @pytest.mark.parametrize("role", ["alpha_owner", "alpha_manager"])
-def test_owner_and_manager_register_and_list_channels(api: ApiClient, role: str) -> None:
+def test_owner_and_manager_register_and_list_channels(api: ApiClient, page: GraphStandIn, role: str) -> None:
     created = _register(api, as_=role)
     assert created.status == 201, created.text
     channel = created.json()
     assert channel["platform"] == "messenger"
-    assert channel["account_id"] == "104857600123"
+    assert channel["account_id"] == ALPHA_PAGE
     assert channel["status"] == "active"
     assert channel["silent"] is False
+    assert "alpha-page-token" not in created.text
 
     listed = api.get("/v1/channels", as_="alpha_agent")
     assert listed.status == 200
     assert [item["id"] for item in listed.json()["items"]] == [channel["id"]]
+    assert "alpha-page-token" not in listed.text
 
 
-def test_agent_creating_a_channel_is_403(api: ApiClient) -> None:
+def test_agent_creating_a_channel_is_403(api: ApiClient, page: GraphStandIn) -> None:
     reply = _register(api, as_="alpha_agent")
     assert reply.status == 403
     error = reply.json()["error"]
@@ -62,20 +81,22 @@ def test_agent_creating_a_channel_is_403(api: ApiClient) -> None:
     assert api.get("/v1/channels").json()["items"] == []
 
 
-def test_one_account_belongs_to_one_workspace(api: ApiClient) -> None:
+def test_one_account_belongs_to_one_workspace(api: ApiClient, page: GraphStandIn) -> None:
     assert _register(api).status == 201
     again_here = _register(api)
     elsewhere = _register(api, as_="beta_owner")
     assert again_here.status == 409
+    assert again_here.json()["error"]["code"] == "channel_already_connected"
     assert elsewhere.status == 409
-    assert elsewhere.json()["error"]["code"] == "conflict"
-    # the other workspace's id is never revealed
+    assert elsewhere.json()["error"]["code"] == "channel_unavailable"
+    # the other workspace is never revealed
     assert "ws_alpha" not in elsewhere.text
+    assert "Alpha" not in elsewhere.text
     # the same id on another platform is another account
     assert _register(api, platform="whatsapp").status == 201
 
 
-def test_another_workspaces_channel_is_404_and_untouched(api: ApiClient) -> None:
+def test_another_workspaces_channel_is_404_and_untouched(api: ApiClient, page: GraphStandIn) -> None:
     channel_id = _register(api).json()["id"]
     reply = api.delete(f"/v1/channels/{channel_id}", as_="beta_owner")
     assert reply.status == 404
@@ -83,7 +104,7 @@ def test_another_workspaces_channel_is_404_and_untouched(api: ApiClient) -> None
     assert [c["id"] for c in api.get("/v1/channels").json()["items"]] == [channel_id]
 
 
-def test_removing_a_channel_frees_its_account(api: ApiClient) -> None:
+def test_removing_a_channel_frees_its_account(api: ApiClient, page: GraphStandIn) -> None:
     channel_id = _register(api).json()["id"]
     assert api.delete(f"/v1/channels/{channel_id}", as_="alpha_agent").status == 403
     reply = api.delete(f"/v1/channels/{channel_id}", as_="alpha_manager")
@@ -102,6 +123,8 @@ def test_removing_a_channel_frees_its_account(api: ApiClient) -> None:
         ({"platform": "messenger", "account_id": "1"}, "name"),
         ({"platform": "messenger", "account_id": "1", "name": "x", "extra": 1}, "extra"),
         ({"platform": "messenger", "account_id": "1", "name": "bad \ud83d"}, "name"),
+        ({"platform": "messenger", "account_id": "1", "name": "x"}, "access_token"),
+        ({"platform": "messenger", "account_id": "1", "name": "x", "access_token": ""}, "access_token"),
     ],
 )
 def test_invalid_channel_is_422_naming_the_field(api: ApiClient, body: dict, failing_field: str) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from inbox_crm.domain import channels
+from inbox_crm.domain.operators import list_unrouted
 from support.api import ApiClient
 from support.pipeline import Pipeline, meta_json, signature_for
 from support.world import World
@@ -119,7 +120,7 @@ def test_oversize_body_is_413(inbox: Pipeline) -> None:
     assert inbox.post(raw=raw).status == 413
 
 
-def test_signed_but_unroutable_deliveries_are_acknowledged_and_recorded(
+def test_signed_but_unroutable_deliveries_are_acknowledged_and_recorded_for_their_workspace_only(
     inbox: Pipeline, api: ApiClient
 ) -> None:
     deliver(inbox, "whatsapp/dashboard_test.json", "messenger/handover_pass_thread_control.json")
@@ -130,10 +131,16 @@ def test_signed_but_unroutable_deliveries_are_acknowledged_and_recorded(
     assert conversations(api) == []
     reply = api.get("/v1/webhooks/unrouted", as_="alpha_manager")
     assert reply.status == 200
-    reasons = {(item["account_id"], item["reason"]) for item in reply.json()["items"]}
-    assert ("555000555000", "unknown_account") in reasons
-    assert ("123456123", "unknown_account") in reasons  # Meta's dashboard test number
-    assert any(reason == "unhandled_event" for _, reason in reasons)
+    # Only the delivery for alpha's own Page; accounts nobody connected are for operators only.
+    assert {(item["account_id"], item["reason"]) for item in reply.json()["items"]} == {
+        (DEMO_PAGE, "unhandled_event")
+    }
+    assert api.get("/v1/webhooks/unrouted", as_="beta_owner").json()["items"] == []
+    operators = list_unrouted(None, 50, None).items
+    assert {(item.account_id, item.reason) for item in operators} == {
+        ("555000555000", "unknown_account"),
+        ("123456123", "unknown_account"),  # Meta's dashboard test number
+    }
     assert api.get("/v1/webhooks/unrouted", as_="alpha_agent").status == 403
 
 

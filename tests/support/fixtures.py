@@ -20,11 +20,13 @@ def _forget_caches() -> None:
     # earlier mock talks to the current one, and creating clients is the slowest part of a test.
     from inbox_crm.domain.channels import forget_touches
     from inbox_crm.domain.routing import forget_routes
+    from inbox_crm.domain.workspaces import forget_members
     from inbox_crm.settings import get_settings
 
     get_settings.cache_clear()
     forget_routes()
     forget_touches()
+    forget_members()
 
 
 @pytest.fixture
@@ -74,10 +76,18 @@ def api(world: World) -> ApiClient:
     return ApiClient(world)
 
 
+# The test accounts (support.units) and the tokens Meta (the stand-in) confirms for them.
+PAGE_TOKEN, IG_TOKEN, WA_TOKEN = "page-token", "ig-token", "wa-token"
+TEST_WABA = "200000000000555"
+
+
 @pytest.fixture
 def graph(monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphStandIn]:
     """The local Graph API stand-in on a free loopback port, used by the Graph client."""
     stand_in = GraphStandIn(port=0).start()
+    stand_in.grant(PAGE_TOKEN, "messenger", "100200300400", "Alpha FB")
+    stand_in.grant(IG_TOKEN, "instagram", "17841400000000777", "@alpha")
+    stand_in.grant(WA_TOKEN, "whatsapp", "100000000000555", "+52 55 0000 0555", waba_id=TEST_WABA)
     monkeypatch.setenv("GRAPH_API_BASE_URL", stand_in.url)
     monkeypatch.setenv(
         "LOCAL_PAGE_TOKENS", "100200300400=page-token,17841400000000777=ig-token,100000000000555=wa-token"
@@ -86,3 +96,16 @@ def graph(monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphStandIn]:
     yield stand_in
     stand_in.stop()
     _forget_caches()
+
+
+@pytest.fixture
+def meta(aws: None, graph: GraphStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphStandIn]:
+    """Channels connect through the API: Meta (the stand-in) proves tokens, Secrets Manager keeps them."""
+    from aws_lambda_powertools.utilities import parameters
+
+    monkeypatch.setenv("PAGE_TOKENS_SECRET_NAME", "inbox-crm/meta/page-tokens")
+    monkeypatch.delenv("LOCAL_PAGE_TOKENS")  # tokens come from what connecting stored, as in AWS
+    _forget_caches()
+    parameters.clear_caches()
+    yield graph
+    parameters.clear_caches()

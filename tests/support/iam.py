@@ -186,8 +186,10 @@ class Stack:
     def arns_for(self, action: str, target: str) -> list[str]:
         """The ARNs a call of ``action`` on the template's ``target`` (resource or parameter) reaches."""
         service, name = action.split(":", 1)
-        if target in self.parameters:
-            value = self.parameters[target]
+        # "Parameter/suffix": names under the parameter's (one secret per account: "<name>/*").
+        base, _, suffix = target.partition("/")
+        if base in self.parameters:
+            value = self.parameters[base] + (f"/{suffix.replace('*', 'some-account')}" if suffix else "")
             if service == "ssm":
                 return [f"arn:{PARTITION}:ssm:{REGION}:{ACCOUNT}:parameter/{value.lstrip('/')}"]
             if service == "secretsmanager":

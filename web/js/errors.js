@@ -1,8 +1,19 @@
 // API errors in the user's language. The server's own message is kept for what we cannot name.
 import { t } from './i18n.js';
 
+// Codes that say more than their status (membership, channel proof).
+const CODED = new Set([
+  'not_a_member',
+  'member_disabled',
+  'channel_not_verified',
+  'channel_unavailable',
+  'channel_already_connected',
+  'unavailable',
+]);
+
 export function describeError(error) {
   if (!error || error.name !== 'ApiError') return t('errors.unexpected');
+  if (CODED.has(error.code)) return t(`errors.${error.code}`);
   switch (error.status) {
     case 0:
       return t('errors.network');

@@ -22,7 +22,13 @@ TABLE_WRITE: Needs = {
 TABLE_READ_WRITE: Needs = {**TABLE_READ, **TABLE_WRITE}
 PUBLISH_EVENTS: Needs = {"events:PutEvents": BUS}
 # Graph API calls on behalf of a Page / IG account / WhatsApp number read its token (secrets.py).
-PAGE_TOKENS: Needs = {"secretsmanager:GetSecretValue": ("PageTokensSecretName",)}
+# (The shared JSON map, and each connected account's own secret "<name>/<account id>".)
+PAGE_TOKENS: Needs = {"secretsmanager:GetSecretValue": ("PageTokensSecretName", "PageTokensSecretName/*")}
+# Connecting an account keeps its token in its own secret (secrets.store_page_token).
+STORE_PAGE_TOKENS: Needs = {
+    f"secretsmanager:{action}": ("PageTokensSecretName/*",) for action in ("CreateSecret", "PutSecretValue")
+}
+META_APP_SECRET: Needs = {"ssm:GetParameter": ("MetaAppSecretsParameter",)}
 META_APP_SECRETS: Needs = {"ssm:GetParameter": ("MetaAppSecretsParameter", "MetaVerifyTokenParameter")}
 ENQUEUE_INBOUND: Needs = {"sqs:SendMessage": ("InboundQueue",)}
 # Due sends, flow waits and broadcast pages (domain/work.py).

@@ -26,12 +26,44 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class NotAMember(Forbidden):
+    """The caller is not (or no longer) a member of the workspace its token names."""
+
+    code = "not_a_member"
+
+
+class MemberDisabled(Forbidden):
+    code = "member_disabled"
+
+
+class ChannelNotVerified(Forbidden):
+    """Meta did not confirm that the token can act for the account (whatever the account's state)."""
+
+    code = "channel_not_verified"
+
+
 class NotFound(DomainError):
     code = "not_found"
 
 
 class Conflict(DomainError):
     code = "conflict"
+
+
+class ChannelUnavailable(Conflict):
+    """A proven account that cannot join this workspace; says nothing about where it is connected."""
+
+    code = "channel_unavailable"
+
+
+class ChannelAlreadyConnected(Conflict):
+    code = "channel_already_connected"
+
+
+class Unavailable(DomainError):
+    """A dependency (Meta) could not answer; retrying later may succeed."""
+
+    code = "unavailable"
 
 
 class PreconditionFailed(DomainError):

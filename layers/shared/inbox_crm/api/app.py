@@ -32,6 +32,7 @@ _STATUS_BY_ERROR: dict[type[errors.DomainError], HTTPStatus] = {
     errors.Conflict: HTTPStatus.CONFLICT,
     errors.PreconditionFailed: HTTPStatus.PRECONDITION_FAILED,
     errors.IdempotencyKeyReused: HTTPStatus.UNPROCESSABLE_ENTITY,
+    errors.Unavailable: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 
 

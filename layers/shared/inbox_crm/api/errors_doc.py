@@ -22,12 +22,13 @@ def error_responses(*statuses: int) -> dict[int, Any]:
     descriptions = {
         400: "Malformed request",
         401: "Missing or invalid token",
-        403: "Your role may not do this",
+        403: "Your role may not do this, or you are not an active member (not_a_member, member_disabled)",
         404: "Unknown id, or another workspace's",
         409: "Conflicts with the current state",
         412: "Stale version",
         415: "Unsupported content type",
         422: "Invalid input; details name the failing fields",
+        503: "A dependency (Meta) could not be asked; try again later",
     }
     return {
         status: {"description": descriptions[status], "content": {"application/json": {"model": ErrorBody}}}

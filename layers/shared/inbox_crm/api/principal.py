@@ -1,4 +1,5 @@
-"""The caller, as the JWT authorizer (Cognito in AWS, the local gateway locally) vouched for it."""
+"""The caller: the user the JWT authorizer (Cognito in AWS, the local gateway locally) vouched for,
+checked against the workspace's members on every request (a token outlives a removal)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inbox_crm.domain.permissions import Role, require
+from inbox_crm.domain.workspaces import active_member
 from inbox_crm.errors import Unauthorized
 
 WORKSPACE_CLAIM = "custom:workspace_id"
@@ -36,6 +38,13 @@ def principal_from_claims(claims: dict[str, Any] | None) -> Principal:
 
 
 def principal_of(router: Any) -> Principal:
-    """The caller of the request a Powertools router (or the resolver) is handling."""
+    """The caller of the request a Powertools router (or the resolver) is handling: an active member
+    of the token's workspace, with the role the workspace gives it now (not the token's)."""
     event = router.current_event
-    return principal_from_claims(event.request_context.authorizer.jwt_claim)
+    claimed = principal_from_claims(event.request_context.authorizer.jwt_claim)
+    member = active_member(claimed.workspace_id, claimed.user_id)
+    if member.role not in {r.value for r in Role}:
+        raise Unauthorized("The member has no known role")
+    return Principal(
+        user_id=claimed.user_id, workspace_id=claimed.workspace_id, role=member.role, email=claimed.email
+    )

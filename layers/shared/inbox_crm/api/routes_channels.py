@@ -44,16 +44,26 @@ def list_channels() -> ChannelList:
 
 @router.post(
     "/v1/channels",
-    summary="Register a Page, Instagram account or WhatsApp number",
+    summary="Connect a Page, Instagram account or WhatsApp number, proven by a token Meta confirms",
+    description=(
+        "403 channel_not_verified: Meta did not confirm the token can act for the account (the same "
+        "answer whatever the account's state). 409 channel_already_connected: here already; "
+        "409 channel_unavailable: proven, but it cannot join this workspace. 503: Meta could not be asked."
+    ),
     tags=["channels"],
     status_code=201,
-    responses=documented(201, ChannelOut, "Registered", 400, 401, 403, 409, 415, 422),
+    responses=documented(201, ChannelOut, "Connected", 400, 401, 403, 409, 415, 422, 503),
 )
 def create_channel(body: ChannelIn) -> ChannelOut:
     principal = principal_of(router)
     principal.require("channels.manage")
-    channel = channels.register_channel(
-        principal.workspace_id, body.platform, body.account_id, body.name, created_by=principal.user_id
+    channel = channels.connect_channel(
+        principal.workspace_id,
+        body.platform,
+        body.account_id,
+        body.name,
+        body.access_token.get_secret_value(),
+        created_by=principal.user_id,
     )
     return channel_out(channel)
 

@@ -1,4 +1,6 @@
-"""GET /v1/webhooks/unrouted: deliveries that were acknowledged but belonged to no workspace."""
+"""GET /v1/webhooks/unrouted: deliveries for this workspace's accounts that were acknowledged but not
+used (unknown event kinds, account errors…). Deliveries for accounts no workspace connected are for
+operators only and never listed here (domain/operators.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ router = Router()
 
 @router.get(
     "/v1/webhooks/unrouted",
-    summary="Signed webhook deliveries we acknowledged but could not route (kept 30 days, no content)",
+    summary="Signed deliveries for this workspace's accounts that we could not use (30 days, no content)",
     tags=["webhooks"],
     responses=documented(200, UnroutedPage, "A page, newest first", 400, 401, 403, 422),
 )
@@ -27,7 +29,7 @@ def unrouted(
 ) -> UnroutedPage:
     principal = principal_of(router)
     principal.require("webhooks.unrouted.read")
-    page = list_unrouted(limit, cursor)
+    page = list_unrouted(principal.workspace_id, limit, cursor)
     return UnroutedPage(
         items=[
             UnroutedOut(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 
 def _no_lone_surrogates(value: str) -> str:
@@ -66,6 +66,18 @@ class ChannelIn(Strict):
         str, Field(pattern=r"^[0-9]{1,30}$", description="Page id, IG account id or WhatsApp phone_number_id")
     ]
     name: Annotated[Text, Field(min_length=1, max_length=120)]
+    access_token: Annotated[
+        SecretStr,
+        Field(
+            min_length=1,
+            max_length=4096,
+            description=(
+                "A token Meta confirms can act for the account: a user or Page token with a task on the "
+                "Page; for Instagram and WhatsApp one whose granted scopes include the account (WhatsApp: "
+                "its WABA). Kept server-side, never returned or logged."
+            ),
+        ),
+    ]
 
 
 class ChannelOut(BaseModel):

@@ -1,7 +1,9 @@
 """Channel accounts: the Pages, Instagram accounts and WhatsApp numbers a workspace receives on.
 
 Each Meta account id routes to exactly one workspace through a global ChannelRoute item written in
-the same transaction as the channel, so two workspaces can never claim the same account.
+the same transaction as the channel, so two workspaces can never claim the same account. An account
+joins a workspace only with a token Meta confirms can act for it (``connect_channel``); a refusal is
+the same whatever the account's state, so it tells nobody whether or where the account is connected.
 """
 
 from __future__ import annotations
@@ -11,8 +13,19 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
 
-from inbox_crm.errors import Conflict, NotFound
+from inbox_crm.channels import ownership
+from inbox_crm.channels.graph import GraphClient
+from inbox_crm.errors import (
+    ChannelAlreadyConnected,
+    ChannelNotVerified,
+    ChannelUnavailable,
+    Conflict,
+    NotFound,
+    Unavailable,
+)
 from inbox_crm.ids import new_id
+from inbox_crm.observability import logger
+from inbox_crm.secrets import forget_page_token, store_page_token
 from inbox_crm.store.models import ChannelAccount, ChannelRoute, ws_pk
 from inbox_crm.store.transactions import TransactionConflict, condition_failed, transaction
 from inbox_crm.timeutil import to_millis, utcnow
@@ -79,6 +92,37 @@ def register_channel(
     return channel
 
 
+def connect_channel(
+    workspace_id: str,
+    platform: str,
+    account_id: str,
+    name: str,
+    access_token: str,
+    created_by: str,
+    graph: GraphClient | None = None,
+) -> ChannelAccount:
+    """Register the account after Meta confirms the token can act for it, and keep its token."""
+    try:
+        proof = ownership.prove(platform, account_id, access_token, graph)
+    except ownership.NotProven:
+        raise ChannelNotVerified(
+            "Meta did not confirm that this token can act for this account", {"platform": platform}
+        ) from None
+    except ownership.MetaUnavailable:
+        raise Unavailable("Meta could not be asked about this token; try again") from None
+    try:
+        channel = register_channel(workspace_id, platform, account_id, name, created_by)
+    except Conflict:
+        # Proven, yet routed already: here, or elsewhere — of which nothing is said.
+        if any(c.platform == platform and c.account_id == account_id for c in list_channels(workspace_id)):
+            raise ChannelAlreadyConnected("This account is already connected to this workspace") from None
+        raise ChannelUnavailable("This account cannot be connected to this workspace") from None
+    # Only the workspace that won the route writes the account's token.
+    store_page_token(account_id, proof.token)
+    logger.info("channel connected", extra={"platform": platform, "channel_id": channel.channel_id})
+    return channel
+
+
 def remove_channel(workspace_id: str, channel_id: str, removed_by: str) -> ChannelAccount:
     """Stop routing the account here; the channel record and its conversations stay for audit."""
     channel = get_channel(workspace_id, channel_id)
@@ -101,6 +145,7 @@ def remove_channel(workspace_id: str, channel_id: str, removed_by: str) -> Chann
         raise NotFound("No such channel") from None
     channel.status = "removed"
     channel.removed_at = now
+    forget_page_token(channel.account_id)  # a removed channel's token is not kept
     return channel
 
 

@@ -39,7 +39,7 @@ from inbox_crm.timeutil import from_millis, to_millis, utcnow
 from .channels import record_webhook_seen
 from .inbox_index import index as _index
 from .inbox_index import reindex_actions as _reindex_actions
-from .operators import UNROUTED_PARTITION
+from .operators import UNROUTED_PARTITION, unrouted_partition
 from .routing import Route, resolve_route
 
 _MAX_ATTEMPTS = 12
@@ -90,17 +90,17 @@ def message_id_for(platform: str, account_id: str, platform_message_id: str) -> 
 
 
 def ingest(unit: InboundUnit, correlation_id: str | None = None) -> IngestResult:
+    route = resolve_route(unit.platform, unit.account_id) if unit.platform and unit.account_id else None
     if unit.kind in (UnitKind.UNUSABLE, UnitKind.ACCOUNT_ERROR):
-        return _record_for_operators(unit, unit.reason or unit.kind.value)
-    route = resolve_route(unit.platform, unit.account_id)
+        return _record_for_operators(unit, unit.reason or unit.kind.value, route)
     if route is None:
-        return _record_for_operators(unit, "unknown_account")
+        return _record_for_operators(unit, "unknown_account", None)
     record_webhook_seen(route.workspace_id, route.channel_id)
     if not unit.customer_id:
-        return _record_for_operators(unit, "no_customer_id")
+        return _record_for_operators(unit, "no_customer_id", route)
     handler = _HANDLERS.get(unit.kind)
     if handler is None:
-        return _record_for_operators(unit, "unhandled_kind")
+        return _record_for_operators(unit, "unhandled_kind", route)
     context = _Context(unit=unit, route=route, correlation_id=correlation_id)
     for attempt in range(_MAX_ATTEMPTS):
         try:
@@ -114,12 +114,13 @@ def ingest(unit: InboundUnit, correlation_id: str | None = None) -> IngestResult
     raise RuntimeError("ingest kept conflicting; the unit will be retried by the queue")
 
 
-def _record_for_operators(unit: InboundUnit, reason: str) -> IngestResult:
-    """Keep routing facts (never content) of a delivery we cannot use; a redelivery adds nothing."""
+def _record_for_operators(unit: InboundUnit, reason: str, route: Route | None) -> IngestResult:
+    """Keep routing facts (never content) of a delivery we cannot use, in the workspace of its account
+    (operators' only when no workspace has it); a redelivery adds nothing."""
     now = utcnow()
     delivery_id = stable_id("unr", unit.dedupe_key)
     item = UnroutedDelivery(
-        UNROUTED_PARTITION,
+        unrouted_partition(route.workspace_id if route else None),
         f"{to_millis(now):013d}#{delivery_id}",
         delivery_id=delivery_id,
         reason=reason,

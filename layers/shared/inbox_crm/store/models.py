@@ -125,6 +125,8 @@ class User(InboxItem, discriminator="User"):
     email = UnicodeAttribute()
     name = UnicodeAttribute(null=True)
     role = UnicodeAttribute()  # owner | manager | agent
+    # active | disabled | removed: only active members may call the API (api/principal.py).
+    status = UnicodeAttribute(default="active")
 
     @staticmethod
     def key(workspace_id: str, user_id: str) -> tuple[str, str]:
