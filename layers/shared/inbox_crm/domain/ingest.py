@@ -818,7 +818,7 @@ def _apply_number_change(context: _Context) -> IngestResult:
     unit = context.unit
     assert unit.customer_id is not None
     if not unit.new_customer_id:
-        return _record_for_operators(unit, "number_change_without_new_id")
+        return _record_for_operators(unit, "number_change_without_new_id", context.route)
     workspace_id = context.workspace_id
     old_id = identity_id_for(unit.platform, unit.account_id, unit.customer_id)
     new_id_ = identity_id_for(unit.platform, unit.account_id, unit.new_customer_id)
