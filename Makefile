@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 CHROMIUM := /usr/bin/chromium
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install run reset token replay test lint unit e2e bench browser-deps deploy clean openapi alarms
+.PHONY: install run reset token replay test lint unit e2e bench chaos browser-deps deploy clean openapi alarms
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -66,6 +66,12 @@ test: install browser-deps lint
 bench: install
 	@mkdir -p bench-results
 	cd tests && ../$(BIN)/python -m bench --out ../bench-results/bench.json
+
+## make chaos: the product on the local stack under 10 % seeded faults, a fixed workload, then the
+## figures that must be 0 (lost, stored twice, events missing, sends duplicated/never made, stuck)
+chaos: install
+	@mkdir -p bench-results
+	cd tests && ../$(BIN)/python -m chaos --out ../bench-results/chaos.json
 
 openapi: install
 	$(BIN)/python -c 'from inbox_crm.api.app import openapi_json; print(openapi_json())'

@@ -14,6 +14,8 @@ LOCAL_LOG_LEVEL          INFO                              the stack's own log l
 LOCAL_JOURNAL_FSYNC      1                                 fsync the journal before moto answers (0: off)
 LOCAL_FAULTS             (none)                            fault rates: "dynamodb=0.1,sqs=0.1,graph=0.1"…
 LOCAL_FAULTS_SEED        (random)                          seeds the faults' random choices
+LOCAL_SQS_MAX_VISIBILITY_SECONDS  (template's)             caps queues' visibility timeout (make chaos)
+LOCAL_RULE_MAX_RETRIES   2                                 retries of a failed EventBridge rule target
 META_APP_SECRET          dev-app-secret                    signs webhooks (comma-separated: rotation)
 META_VERIFY_TOKEN        dev-verify-token                  answers Meta's subscription handshake
 META_APP_ID              999999999999999                   our app id (echoes of our own sends)

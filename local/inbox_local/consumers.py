@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import threading
 import uuid
 from collections import deque
@@ -263,8 +264,11 @@ def invoke_with_retries(
     return last_error
 
 
-def local_attempts(properties: dict[str, Any], local_max_retries: int = 2) -> int:
-    """1 + the template's retries, capped: AWS retries for hours, locally failures should show fast."""
+def local_attempts(properties: dict[str, Any], local_max_retries: int | None = None) -> int:
+    """1 + the template's retries, capped (LOCAL_RULE_MAX_RETRIES, 2): AWS retries for hours,
+    locally failures should show fast."""
+    if local_max_retries is None:
+        local_max_retries = int(os.environ.get("LOCAL_RULE_MAX_RETRIES", "2"))
     retries = (properties.get("RetryPolicy") or {}).get("MaximumRetryAttempts", local_max_retries)
     return 1 + min(int(retries), local_max_retries)
 

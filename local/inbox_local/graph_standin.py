@@ -494,7 +494,9 @@ def _handler_for(standin: GraphStandIn) -> type[JsonRequestHandler]:
                 return
             route = (self.command, path.rstrip("/"))
             if route == ("GET", "/_control/requests"):
-                self.send_json(200, {"requests": standin.requests()})
+                # ?after=N: only the calls numbered above N (pollers read what is new).
+                after = int(dict(parse_qsl(urlsplit(self.path).query)).get("after") or 0)
+                self.send_json(200, {"requests": [r for r in standin.requests() if r["id"] > after]})
             elif route == ("DELETE", "/_control/requests"):
                 standin.clear_requests()
                 self.send_json(200, {"cleared": True})
