@@ -107,3 +107,42 @@ def test_replayed_webhook_is_accepted_with_the_stack_secret(
 
     assert accepted == 200
     assert refused in (401, 403)
+
+
+def test_a_delivery_for_an_account_nobody_connected_is_for_operators_only(
+    local_stack: LocalStackClient, tmp_path: Path
+) -> None:
+    stranger = f"5550{time.time_ns() % 10**11:011d}"
+    delivery = tmp_path / "stranger.json"
+    delivery.write_text(
+        json.dumps(
+            {
+                "object": "page",
+                "entry": [
+                    {
+                        "id": stranger,
+                        "time": int(time.time() * 1000),
+                        "messaging": [
+                            {
+                                "sender": {"id": "7000000000008888"},
+                                "recipient": {"id": stranger},
+                                "timestamp": int(time.time() * 1000),
+                                "message": {"mid": f"m_e2e_{time.time_ns()}", "text": "hola"},
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
+    )
+    assert replay(delivery, f"{local_stack.url}/webhooks/meta", E2E_APP_SECRET)[0] == 200
+
+    def kept_for_operators() -> bool:
+        return any(item["account_id"] == stranger for item in local_stack.status()["unrouted_for_operators"])
+
+    assert _wait_for(kept_for_operators)
+    for workspace in (demo.DEMO_WORKSPACE_ID, demo.OTHER_WORKSPACE_ID):
+        token = local_stack.token("owner", workspace_id=workspace)
+        listed = local_stack.call("GET", "/v1/webhooks/unrouted", token=token)
+        assert listed.status_code == 200
+        assert stranger not in listed.text
