@@ -49,9 +49,13 @@ class WorkQueue:
         event = {"Records": [sqs_record(message, self.queue, "us-east-1") for message in messages]}
         response = sender_handler.lambda_handler(event, lambda_context("SenderFunction", timeout_seconds))
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
-        for message in messages:
-            if message["MessageId"] not in failed:
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        done = [
+            {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+            for index, message in enumerate(messages)
+            if message["MessageId"] not in failed
+        ]
+        if done:  # as Lambda's poller does: the records not reported failed are deleted
+            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=done)
         return sorted(failed)
 
     def drain(self, max_batches: int = 200) -> int:
