@@ -1,7 +1,9 @@
-"""Applies buffered webhook units (SQS FIFO, template.yaml IngestFunction) and publishes domain events.
+"""Applies buffered webhook units (SQS FIFO, template.yaml IngestFunction).
 
-A record that fails is reported back (ReportBatchItemFailures) so SQS redelivers it, and the
-records after it in the same message group wait, keeping each conversation in order.
+The domain events of a unit are committed with it (the outbox, inbox_crm/events.py); the outbox
+relay puts them on the bus. A record that fails is reported back (ReportBatchItemFailures) so SQS
+redelivers it, and the records after it in the same message group wait, keeping each conversation
+in order.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from inbox_crm.aws_needs import PUBLISH_EVENTS, TABLE_READ_WRITE, needs
 from inbox_crm.channels.inbound_queue import from_message
 from inbox_crm.domain.ingest import ingest
-from inbox_crm.events import publish
 from inbox_crm.observability import logger, metrics, tracer
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
@@ -27,8 +28,6 @@ def process_record(record: SQSRecord) -> str:
     if correlation_id:
         logger.set_correlation_id(correlation_id)
     result = ingest(unit, correlation_id)
-    if result.events:
-        publish(result.events)
     metrics.add_metric(name=f"Ingest_{result.outcome}", unit=MetricUnit.Count, value=1)
     return result.outcome
 

@@ -12,38 +12,19 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inbox_crm.aws_needs import ENQUEUE_WORK, PUBLISH_EVENTS, TABLE_READ_WRITE, needs
+from inbox_crm.aws_needs import ENQUEUE_WORK, TABLE_READ_WRITE, needs
 from inbox_crm.domain import channels, work
-from inbox_crm.events import DomainEvent, publish
 from inbox_crm.observability import logger, metrics, tracer
-from inbox_crm.timeutil import iso, to_millis, utcnow
+from inbox_crm.timeutil import utcnow
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
-AWS_NEEDS = needs(TABLE_READ_WRITE, PUBLISH_EVENTS, ENQUEUE_WORK)
+AWS_NEEDS = needs(TABLE_READ_WRITE, ENQUEUE_WORK)
 
 
 def watch_channels() -> int:
     """Meta unsubscribes an app after an hour of failed deliveries: say so once per silence."""
     now = utcnow()
-    reported = []
-    for channel in channels.silent_channels(now):
-        if channels.mark_silence_reported(channel):
-            reported.append(
-                DomainEvent(
-                    name="ChannelWentSilent",
-                    workspace_id=channel.workspace_id,
-                    cause=f"{channel.channel_id}:{to_millis(channel.last_webhook_at or now)}",
-                    data={
-                        "channel_id": channel.channel_id,
-                        "channel": channel.platform,
-                        "account_id": channel.account_id,
-                        "last_webhook_at": iso(channel.last_webhook_at),
-                    },
-                )
-            )
-    if reported:
-        publish(reported)
-    return len(reported)
+    return sum(1 for channel in channels.silent_channels(now) if channels.mark_silence_reported(channel, now))
 
 
 # Room to finish the enqueueing in flight before the function's timeout.

@@ -14,13 +14,13 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inbox_crm.aws_needs import ENQUEUE_WORK, PAGE_TOKENS, PUBLISH_EVENTS, TABLE_READ_WRITE, needs
+from inbox_crm.aws_needs import ENQUEUE_WORK, PAGE_TOKENS, TABLE_READ_WRITE, needs
 from inbox_crm.domain import work
 from inbox_crm.observability import logger, metrics, tracer
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
 # Flow waits go on to their next steps (events); a broadcast enqueues its next page.
-AWS_NEEDS = needs(TABLE_READ_WRITE, PUBLISH_EVENTS, PAGE_TOKENS, ENQUEUE_WORK)
+AWS_NEEDS = needs(TABLE_READ_WRITE, PAGE_TOKENS, ENQUEUE_WORK)
 
 # Longer than the slowest single item (a Graph call with its retries, or one broadcast recipient).
 MARGIN_SECONDS = 25.0

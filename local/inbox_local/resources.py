@@ -75,6 +75,7 @@ class LocalResources:
     region: str
     bus_name: str
     tables: dict[str, str] = field(default_factory=dict)  # logical id -> table name
+    streams: dict[str, str] = field(default_factory=dict)  # table logical id -> its stream's ARN
     queues: dict[str, Queue] = field(default_factory=dict)  # logical id -> queue
     buses: dict[str, str] = field(default_factory=dict)  # logical id -> bus name
     rules: list[RuleBinding] = field(default_factory=list)
@@ -111,6 +112,8 @@ class LocalResources:
             return {"Arn": queue.arn, "QueueName": queue.name, "QueueUrl": queue.url}.get(attribute)
         if logical_id in self.tables and attribute == "Arn":
             return f"arn:aws:dynamodb:{self.region}:{ACCOUNT_ID}:table/{self.tables[logical_id]}"
+        if logical_id in self.tables and attribute == "StreamArn":
+            return self.streams.get(logical_id)
         if logical_id in self.buses:
             name = self.buses[logical_id]
             return {"Name": name, "Arn": f"arn:aws:events:{self.region}:{ACCOUNT_ID}:event-bus/{name}"}.get(
@@ -189,8 +192,11 @@ def provision(
         resources.buckets[logical_id] = bucket_name
     for logical_id in template.resources_of_type(TABLE_TYPE):
         table_name = local_name(logical_id)
-        dynamodb.create_table(**table_create_kwargs(template, table_name, logical_id))
+        created = dynamodb.create_table(**table_create_kwargs(template, table_name, logical_id))
         resources.tables[logical_id] = table_name
+        stream_arn = created["TableDescription"].get("LatestStreamArn")
+        if stream_arn:
+            resources.streams[logical_id] = stream_arn
     _create_queues(resources, sqs)
     _create_buses(resources, events)
     _create_rules(resources, sqs, events)

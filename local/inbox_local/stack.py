@@ -14,12 +14,21 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from inbox_local import aws, demo, journal
 from inbox_local.bustap import BusTap
 from inbox_local.config import StackConfig
-from inbox_local.consumers import DeadLetters, RuleConsumer, ScheduleTimer, SqsConsumer
+from inbox_local.consumers import (
+    DeadLetters,
+    RuleConsumer,
+    ScheduleTimer,
+    SqsConsumer,
+    StreamCheckpoint,
+    StreamConsumer,
+    StreamReader,
+)
 from inbox_local.faults import Faults, FaultSpecError, install_aws, parse_rates
 from inbox_local.gateway import Gateway
 from inbox_local.graph_standin import GraphStandIn
@@ -29,6 +38,50 @@ from inbox_local.resources import LocalResources, dead_letter_queue, provision
 from inbox_local.template import load_template
 
 log = logging.getLogger("inbox_local.stack")
+
+# An item's created_at is taken just before its write commits: items this much older than the stream
+# checkpoint are handed over again too (the relay's consumers are idempotent on the event id).
+STREAM_CHECKPOINT_MARGIN = timedelta(minutes=1)
+_CREATED_AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%f%z"  # pynamodb's UTCDateTimeAttribute
+
+
+def written_since(item: dict[str, Any], since: datetime | None) -> bool:
+    if since is None:
+        return True
+    created = (item.get("created_at") or {}).get("S")
+    try:
+        return created is not None and datetime.strptime(created, _CREATED_AT_FORMAT) >= since
+    except ValueError:
+        return False
+
+
+def hand_over_again(dynamodb: Any, consumer: StreamConsumer, since: datetime | None, region: str) -> int:
+    """Items of the consumer's table written since ``since`` (all: None), from the dumps and the
+    journal, go to the stream's consumer again: a stop or a kill may have come before it had them.
+    It is idempotent on what the items carry (the outbox relay: the event id)."""
+    table_name = consumer.reader.stream_arn.split("/")[1]
+    records: list[dict[str, Any]] = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table_name, ConsistentRead=True):
+        for item in page.get("Items", []):
+            record = stream_record_of(item, len(records), region)
+            if consumer.wanted(record) and written_since(item, since):
+                records.append(record)
+    for start in range(0, len(records), consumer.batch_size):
+        consumer.handle(records[start : start + consumer.batch_size])
+    return len(records)
+
+
+def stream_record_of(item: dict[str, Any], number: int, region: str) -> dict[str, Any]:
+    """A stored item as the INSERT record the stream gave (or would have given) for it."""
+    return {
+        "eventID": f"handed-over-{number}",
+        "eventName": "INSERT",
+        "eventSource": "aws:dynamodb",
+        "eventVersion": "1.1",
+        "awsRegion": region,
+        "dynamodb": {"NewImage": item, "SequenceNumber": str(number), "StreamViewType": "NEW_IMAGE"},
+    }
+
 
 SCHEDULE_EVENT_TYPES = ("Schedule", "ScheduleV2")
 
@@ -66,6 +119,7 @@ class LocalStack:
         self._gateway: Gateway | None = None
         self._functions = FunctionRegistry(self.template.functions)
         self._consumers: list[SqsConsumer | RuleConsumer] = []
+        self._streams: list[StreamConsumer] = []
         self._timers: list[ScheduleTimer] = []
         self._snapshots: StackSnapshots | None = None
         self._journal: journal.Journal | None = None
@@ -136,11 +190,16 @@ class LocalStack:
                     replayed["items"],
                     replayed["messages"],
                 )
+            self._dead_letters = DeadLetters(sqs)
+            # Stream readers start after the restore and the replay (which rewrote items: nothing new)
+            # and before the seed; what a stop caught before the relay had it is handed over again.
+            stream_checkpoint = StreamCheckpoint(config.data_dir / "stream-checkpoint.txt")
+            relayed_before = stream_checkpoint.load()
+            self._create_stream_sources(self.resources, stream_checkpoint)
             from inbox_local.seed import seed_if_empty  # imports inbox_crm: only now that env is set
 
             seed_if_empty()
-
-            self._dead_letters = DeadLetters(sqs)
+            self._hand_over_again(dynamodb, relayed_before)
             self._checkpointer = Checkpointer(
                 self._snapshots,
                 self._journal,
@@ -214,6 +273,39 @@ class LocalStack:
                 Name=environment["PAGE_TOKENS_SECRET_NAME"], SecretString=json.dumps(tokens)
             )
 
+    def _create_stream_sources(self, resources: LocalResources, checkpoint: StreamCheckpoint) -> None:
+        assert self._dead_letters is not None
+        streams = self._client("dynamodbstreams")
+        for spec, event_name, props in self.template.events_of_type("DynamoDB"):
+            stream_arn = resources.resolve(props.get("Stream"))
+            if not stream_arn:
+                log.warning("%s.%s: stream %s is not local", spec.logical_id, event_name, props.get("Stream"))
+                continue
+            destination = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+            self._streams.append(
+                StreamConsumer(
+                    self._functions[spec.logical_id],
+                    event_name,
+                    StreamReader(streams, stream_arn, start="LATEST"),
+                    props,
+                    resources.queue_for(destination) if destination else None,
+                    self._dead_letters,
+                    self._consumers_stop,
+                    checkpoint,
+                )
+            )
+
+    def _hand_over_again(self, dynamodb: Any, relayed_before: datetime | None) -> None:
+        since = relayed_before - STREAM_CHECKPOINT_MARGIN if relayed_before else None
+        for consumer in self._streams:
+            handed = hand_over_again(dynamodb, consumer, since, self.config.region)
+            if handed:
+                log.info(
+                    "%s: %d items written since the stream checkpoint handed over again",
+                    consumer.name,
+                    handed,
+                )
+
     def _start_event_sources(self, resources: LocalResources, sqs: Any) -> None:
         assert self._dead_letters is not None
         for spec, event_name, props in self.template.events_of_type("SQS"):
@@ -262,7 +354,7 @@ class LocalStack:
                         self._timers_stop,
                     )
                 )
-        for source in [*self._consumers, *self._timers]:
+        for source in [*self._streams, *self._consumers, *self._timers]:
             source.start()
 
     # ------------------------------------------------------------------ stop
@@ -277,7 +369,7 @@ class LocalStack:
         self._timers_stop.set()
         self._consumers_stop.set()
         self._snapshots_stop.set()
-        for worker in [*self._timers, *self._consumers]:
+        for worker in [*self._timers, *self._streams, *self._consumers]:
             worker.join(timeout=max(0.0, deadline - time.monotonic()))
         busy = [worker.name for worker in self._consumers if worker.busy]
         if busy:
@@ -346,7 +438,7 @@ class LocalStack:
         resources = self.resources
         return {
             "functions": self._functions.status(),
-            "consumers": [consumer.status() for consumer in self._consumers],
+            "consumers": [consumer.status() for consumer in [*self._streams, *self._consumers]],
             "schedules": [timer.status() for timer in self._timers],
             "dead_letters": self._dead_letters.entries() if self._dead_letters else [],
             "faults": self.faults.status(),

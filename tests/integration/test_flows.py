@@ -14,14 +14,13 @@ from inbox_crm.channels.units import UnitComment, UnitKind
 from inbox_crm.domain import channels, contacts, flows_engine
 from inbox_crm.domain.ingest import ingest
 from inbox_crm.domain.tags import create_tag
-from inbox_crm.events import publish
 from inbox_crm.store.models import Contact, Conversation, FlowRun, InboxItem
 from inbox_crm.timeutil import to_millis, utcnow
 from inbox_local.apigw import lambda_context
 from inbox_local.graph_standin import GraphStandIn
 from inbox_local.template import load_template
 from support.api import ApiClient
-from support.pipeline import Pipeline
+from support.pipeline import FlakyBus, Pipeline
 from support.units import IG_ACCOUNT, PAGE, WA_NUMBER, unit
 from support.work import WorkQueue
 from support.world import World
@@ -102,10 +101,8 @@ def bus(world: World, pipeline: Pipeline, graph: GraphStandIn, monkeypatch: pyte
 
 
 def _ingest(inbound: Any) -> None:
-    """As the ingest function does: store, then publish what happened."""
-    result = ingest(inbound)
-    if result.events:
-        publish(result.events)
+    """As the ingest function does: store the unit, and with it what happened (the outbox)."""
+    ingest(inbound)
 
 
 def _message(text: str = "hola", **fields: Any) -> None:
@@ -587,3 +584,28 @@ def test_in_hours_schedule_uses_the_timezone() -> None:
     assert not flows_engine.in_hours(schedule, "Europe/Madrid", monday_noon_mexico)  # 19:00 in Madrid
     saturday = datetime(2026, 1, 10, 18, 0, tzinfo=UTC)
     assert not flows_engine.in_hours(schedule, "America/Mexico_City", saturday)
+
+
+def test_a_flows_close_is_announced_although_the_bus_refused_it(
+    api: ApiClient, bus: FlowBus, flaky_bus: FlakyBus
+) -> None:
+    """Issue 10: the action commits the close and its event together; the bus refusing the event
+    delays it, and retrying the step (which finds the conversation closed) cannot lose it."""
+    flow = _flow(
+        api,
+        {"trigger": {"type": "conversation_opened", "channel": "messenger"}, "steps": [{"type": "close"}]},
+    )
+    flaky_bus.refusing = {"ConversationClosed"}
+    _message("hola", customer_id="7000000000007777")
+    bus.settle()
+    [run] = _runs(api, flow["id"])
+    assert run["state"] == "completed"
+    assert {c.status for c in _conversations()} == {"closed"}
+    assert bus.pipeline.events("ConversationClosed") == []
+
+    bus.replay_all()  # EventBridge redelivers the step: the conversation is closed already
+    flaky_bus.heal()
+    bus.settle()
+    [closed] = bus.pipeline.events("ConversationClosed")
+    assert closed.detail["metadata"]["caused_by_flow"] == flow["id"]
+    assert closed.detail["by"] == flow["id"]

@@ -10,7 +10,7 @@ from inbox_local.graph_standin import GraphStandIn
 from inbox_local.moto_patches import apply_moto_patches
 from inbox_local.template import load_template, table_create_kwargs
 from support.api import ApiClient
-from support.pipeline import Pipeline
+from support.pipeline import FlakyBus, Pipeline
 from support.work import WorkQueue
 from support.world import World
 
@@ -109,3 +109,16 @@ def meta(aws: None, graph: GraphStandIn, monkeypatch: pytest.MonkeyPatch) -> Ite
     parameters.clear_caches()
     yield graph
     parameters.clear_caches()
+
+
+@pytest.fixture
+def flaky_bus(aws: None, monkeypatch: pytest.MonkeyPatch) -> FlakyBus:
+    """The bus as the functions reach it, made to fail on demand (it works until told otherwise)."""
+    import inbox_crm.events
+
+    real = inbox_crm.events.client
+    bus = FlakyBus(real("events"))
+    monkeypatch.setattr(
+        inbox_crm.events, "client", lambda service: bus if service == "events" else real(service)
+    )
+    return bus

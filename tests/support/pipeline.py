@@ -1,5 +1,8 @@
 """Drives a webhook through the real functions: webhook handler -> SQS FIFO (moto) -> ingest handler,
-and captures what reaches the EventBridge bus through a rule, as a consumer would see it."""
+and captures what reaches the EventBridge bus through a rule, as a consumer would see it.
+
+Events reach the bus as in AWS: committed to the table's outbox, read from its stream (moto) and
+put on the bus by the outbox relay function, with the event source's filter from template.yaml."""
 
 from __future__ import annotations
 
@@ -9,8 +12,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
+from botocore.config import Config
+
 from inbox_crm.aws import client
+from inbox_crm.settings import get_settings
 from inbox_local.apigw import http_api_event, lambda_context
+from inbox_local.consumers import StreamReader, matches_filter, stream_filters
+from inbox_local.template import load_template
 from support.api import Reply
 
 TEST_SECRET = "test-app-secret"
@@ -31,11 +40,113 @@ class CapturedEvent:
     detail: dict[str, Any]
 
 
+RELAY_FUNCTION = "OutboxRelayFunction"
+
+
+def outbox_stream() -> StreamReader:
+    """The table's stream from its start, read with a client that does not use moto-unknown
+    account-id endpoints."""
+    stream_arn = client("dynamodb").describe_table(TableName=get_settings().table_name)["Table"][
+        "LatestStreamArn"
+    ]
+    streams = boto3.client(
+        "dynamodbstreams",
+        region_name=get_settings().region,
+        config=Config(account_id_endpoint_mode="disabled"),
+    )
+    return StreamReader(streams, stream_arn, start="TRIM_HORIZON")
+
+
+class OutboxRelay:
+    """The DynamoDB stream event source of template.yaml's relay function, driven on demand, with
+    Lambda's retries: a failed invocation keeps its batch, a reported record keeps the batch from it."""
+
+    def __init__(self) -> None:
+        spec = load_template().functions[RELAY_FUNCTION]
+        (source,) = (event["Properties"] for event in spec.events.values() if event["Type"] == "DynamoDB")
+        self.filters = stream_filters(source)
+        self.batch_size = int(source.get("BatchSize", 100))
+        self.reader = outbox_stream()
+        self.pending: list[dict[str, Any]] = []
+        self.relayed = self.failures = 0
+
+    def drain(self) -> int:
+        """Hands the stream to the relay until it is read or the relay fails (retried on the next
+        call, as Lambda retries the shard); the number of records handed over successfully."""
+        from outbox_relay_handler import lambda_handler
+
+        while True:
+            batch = self.pending or self._read()
+            if not batch:
+                return self.relayed
+            try:
+                result = lambda_handler({"Records": batch}, lambda_context(RELAY_FUNCTION))
+            except Exception:
+                self.failures += 1
+                self.pending = batch
+                return self.relayed
+            numbers = [record["dynamodb"]["SequenceNumber"] for record in batch]
+            failed = [numbers.index(item["itemIdentifier"]) for item in result["batchItemFailures"]]
+            if failed:
+                self.failures += 1
+                self.relayed += min(failed)
+                self.pending = batch[min(failed) :]
+                return self.relayed
+            self.relayed += len(batch)
+            self.pending = []
+
+    def _read(self) -> list[dict[str, Any]]:
+        while True:
+            records = self.reader.read(self.batch_size)
+            if not records:
+                return []
+            wanted = [r for r in records if any(matches_filter(r, pattern) for pattern in self.filters)]
+            if wanted:
+                return wanted
+
+
+class FlakyBus:
+    """EventBridge failing as it can: down (every PutEvents raises) or refusing some entries
+    (FailedEntryCount), for the functions that put events on the bus."""
+
+    def __init__(self, events_client: Any) -> None:
+        self._events = events_client
+        self.down = False
+        self.refusing: set[str] = set()  # detail-types refused
+        self.calls = 0
+
+    def heal(self) -> None:
+        self.down = False
+        self.refusing = set()
+
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        self.calls += 1
+        if self.down:
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "PutEvents"
+            )
+        taken = [entry for entry in Entries if entry["DetailType"] not in self.refusing]
+        answers = iter(self._events.put_events(Entries=taken)["Entries"] if taken else [])
+        results = [
+            next(answers)
+            if entry["DetailType"] not in self.refusing
+            else {"ErrorCode": "InternalFailure", "ErrorMessage": "Internal failure"}
+            for entry in Entries
+        ]
+        return {"FailedEntryCount": sum("ErrorCode" in result for result in results), "Entries": results}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._events, name)
+
+
 class Pipeline:
     def __init__(self, queue_url: str, capture_url: str) -> None:
         self.queue_url = queue_url
         self.capture_url = capture_url
         self.sqs = client("sqs")
+        self.outbox = OutboxRelay()
 
     @classmethod
     def create(cls, bus_name: str) -> Pipeline:
@@ -147,6 +258,8 @@ class Pipeline:
             assert result["batchItemFailures"] == []
 
     def events(self, name: str | None = None) -> list[CapturedEvent]:
+        """What reached the bus so far (the outbox relayed first), oldest first."""
+        self.outbox.drain()
         captured = []
         while True:
             messages = self.sqs.receive_message(QueueUrl=self.capture_url, MaxNumberOfMessages=10).get(

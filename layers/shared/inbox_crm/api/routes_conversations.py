@@ -24,7 +24,6 @@ from inbox_crm.api.schemas import (
 from inbox_crm.domain import conversations
 from inbox_crm.domain.ingest import STATUS_RANK
 from inbox_crm.domain.policy import Sender, free_form_until
-from inbox_crm.events import DomainEvent, publish
 from inbox_crm.ids import new_id
 from inbox_crm.store.models import Conversation, Message
 from inbox_crm.timeutil import from_millis, to_millis, utcnow
@@ -181,23 +180,10 @@ class AssignIn(Strict):
     assignee_id: Annotated[str | None, Field(max_length=64, description="A user id; null unassigns")] = None
 
 
-def _publish(principal_workspace: str, name: str, conversation: Conversation, by: str, **data: Any) -> None:
-    publish(
-        [
-            DomainEvent(
-                name=name,
-                workspace_id=principal_workspace,
-                cause=f"{conversation.conversation_id}:{name}:{new_id('c')}",
-                data={
-                    "conversation_id": conversation.conversation_id,
-                    "channel": conversation.platform,
-                    "by": by,
-                    **data,
-                },
-                correlation_id=router.current_event.raw_event.get("requestContext", {}).get("requestId"),
-            )
-        ]
-    )
+def _change(user_id: str) -> conversations.Change:
+    """The request is the cause of what it changes: its id makes the event's id (and correlates)."""
+    request_id = router.current_event.raw_event.get("requestContext", {}).get("requestId") or new_id("req")
+    return conversations.Change(by=user_id, cause=f"api:{request_id}", correlation_id=request_id)
 
 
 @router.post(
@@ -209,9 +195,9 @@ def _publish(principal_workspace: str, name: str, conversation: Conversation, by
 def close(conversation_id: str) -> ConversationOut:
     principal = principal_of(router)
     principal.require("conversations.work")
-    conversation, changed = conversations.close_conversation(principal.workspace_id, conversation_id)
-    if changed:
-        _publish(principal.workspace_id, "ConversationClosed", conversation, principal.user_id)
+    conversation, _ = conversations.close_conversation(
+        principal.workspace_id, conversation_id, _change(principal.user_id)
+    )
     return conversation_out(conversation)
 
 
@@ -224,9 +210,9 @@ def close(conversation_id: str) -> ConversationOut:
 def reopen(conversation_id: str) -> ConversationOut:
     principal = principal_of(router)
     principal.require("conversations.work")
-    conversation, changed = conversations.reopen_conversation(principal.workspace_id, conversation_id)
-    if changed:
-        _publish(principal.workspace_id, "ConversationReopened", conversation, principal.user_id)
+    conversation, _ = conversations.reopen_conversation(
+        principal.workspace_id, conversation_id, _change(principal.user_id)
+    )
     return conversation_out(conversation)
 
 
@@ -239,17 +225,10 @@ def reopen(conversation_id: str) -> ConversationOut:
 def assign(conversation_id: str, body: AssignIn) -> ConversationOut:
     principal = principal_of(router)
     principal.require("conversations.work")
-    conversation = conversations.assign_conversation(
-        principal.workspace_id, conversation_id, body.assignee_id
+    conversations.assign_conversation(
+        principal.workspace_id, conversation_id, body.assignee_id, _change(principal.user_id)
     )
     conversation = conversations.get_conversation(principal.workspace_id, conversation_id)
-    _publish(
-        principal.workspace_id,
-        "ConversationAssigned",
-        conversation,
-        principal.user_id,
-        assignee_id=body.assignee_id,
-    )
     return conversation_out(conversation)
 
 

@@ -23,12 +23,13 @@ from inbox_crm.errors import (
     NotFound,
     Unavailable,
 )
+from inbox_crm.events import DomainEvent, stage
 from inbox_crm.ids import new_id
 from inbox_crm.observability import logger
 from inbox_crm.secrets import forget_page_token, store_page_token
 from inbox_crm.store.models import ChannelAccount, ChannelRoute, ws_pk
 from inbox_crm.store.transactions import TransactionConflict, condition_failed, transaction
-from inbox_crm.timeutil import to_millis, utcnow
+from inbox_crm.timeutil import iso, to_millis, utcnow
 
 # Meta unsubscribes an app from a Page / IG account after an hour of failed deliveries.
 SILENCE_HORIZON = timedelta(hours=1)
@@ -197,17 +198,30 @@ def silent_channels(now: datetime | None = None, limit: int = 100) -> list[Chann
     ]
 
 
-def mark_silence_reported(channel: ChannelAccount) -> bool:
-    """Take the channel off the watch list once; a webhook arriving meanwhile wins."""
+def mark_silence_reported(channel: ChannelAccount, now: datetime) -> bool:
+    """Take the channel off the watch list once, committing ChannelWentSilent with it (the outbox);
+    a webhook arriving meanwhile wins."""
+    event = DomainEvent(
+        name="ChannelWentSilent",
+        workspace_id=channel.workspace_id,
+        cause=f"{channel.channel_id}:{to_millis(channel.last_webhook_at or now)}",
+        data={
+            "channel_id": channel.channel_id,
+            "channel": channel.platform,
+            "account_id": channel.account_id,
+            "last_webhook_at": iso(channel.last_webhook_at),
+        },
+    )
     try:
-        channel.update(
-            actions=[ChannelAccount.gsi2pk.remove(), ChannelAccount.gsi2sk.remove()],
-            condition=ChannelAccount.gsi2sk == channel.gsi2sk,
-        )
-    except UpdateError as error:
-        if condition_failed(error):
-            return False
-        raise
+        with transaction() as tx:
+            tx.update(
+                channel,
+                actions=[ChannelAccount.gsi2pk.remove(), ChannelAccount.gsi2sk.remove()],
+                condition=ChannelAccount.gsi2sk == channel.gsi2sk,
+            )
+            stage(tx, [event])
+    except TransactionConflict:
+        return False
     return True
 
 

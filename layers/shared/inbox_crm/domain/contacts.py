@@ -3,7 +3,8 @@
 Every change is one TransactWriteItems: the contact (guarded by its version, so concurrent edits
 never overwrite each other), the identities it links or unlinks (guarded by their current link, so
 an identity never belongs to two contacts), and the search / lookup / listing entries derived from
-the contact (contact_index.py). The conversations of a linked identity are updated right after,
+the contact (contact_index.py), and the change's domain events (the outbox, inbox_crm/events.py).
+The conversations of a linked identity are updated right after,
 idempotently, because an identity may have more of them than a transaction may hold.
 
 A caller that states the version it edited gets PreconditionFailed when it is stale. Changes the
@@ -18,12 +19,11 @@ from datetime import UTC, datetime
 from functools import cached_property, partial
 from typing import Any, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 
 from inbox_crm.errors import Conflict, DomainError, NotFound, PreconditionFailed
-from inbox_crm.events import DomainEvent, EventDeliveryError, publish
+from inbox_crm.events import DomainEvent, stage
 from inbox_crm.ids import new_id
 from inbox_crm.observability import logger
 from inbox_crm.store.models import (
@@ -277,6 +277,9 @@ def _changed_fields(before: Contact, after: Contact) -> list[str]:
 # ------------------------------------------------------------------ writing
 
 
+Announce = Callable[[Contact], list[DomainEvent]]  # the events of a change, given the contact as written
+
+
 @dataclass(frozen=True)
 class _IdentityWrite:
     identity: Identity
@@ -285,14 +288,24 @@ class _IdentityWrite:
 
 
 def _commit(
-    before: Contact | None, after: Contact, actor: Actor, identities: Iterable[_IdentityWrite] = ()
-) -> None:
-    """One transaction: the contact (new, or at the version we read), identity links, index entries."""
+    before: Contact | None,
+    after: Contact,
+    actor: Actor,
+    identities: Iterable[_IdentityWrite] = (),
+    announce: Announce | None = None,
+) -> list[DomainEvent]:
+    """One transaction: the contact (new, or at the version we read), identity links, index entries
+    and the change's events (outbox items, so they get out whatever fails next). Returns the events."""
     identity_writes = list(identities)
     after.updated_at = utcnow()
     after.updated_by = actor.user_id
     index = changes(index_items(before) if before else {}, index_items(after))
-    if 1 + len(identity_writes) + len(index) > _MAX_TRANSACTION_ITEMS:
+    events: list[DomainEvent] = []
+    if announce is not None:
+        written = _clone(after)
+        written.version = (after.version or 0) + 1  # what the save below makes it
+        events = announce(written)
+    if 1 + len(identity_writes) + len(index) + len(events) > _MAX_TRANSACTION_ITEMS:
         raise Conflict("This change touches too many records at once; make it in smaller steps")
     try:
         with transaction() as tx:
@@ -306,6 +319,7 @@ def _commit(
                 tx.save(item)
             for item in index.deletes:
                 tx.delete(item)
+            stage(tx, events)  # puts after the contact's: the positions below stay right
     except TransactionConflict as conflict:
         # pynamodb sends condition checks, then deletes, then puts, then updates (not call order):
         # the contact is the first put, after the index deletes; identity updates come last.
@@ -317,6 +331,7 @@ def _commit(
         if any(reason and reason.code == "TransactionConflict" for reason in error.cancellation_reasons):
             raise _Stale from error
         raise
+    return events
 
 
 def _retrying(operation: Callable[[], T]) -> T:
@@ -346,17 +361,13 @@ def _event(
 
 
 def _announce(events: list[DomainEvent]) -> None:
-    """Publish after the write. The write stands if the bus refuses: answering an error would only
-    make the client repeat a change that is already made."""
+    """What follows committed contact events in this process: merge suggestions follow phones,
+    emails and liveness. (The events themselves were committed with the change.)"""
     if not events:
         return
-    from .suggestions import after_contact_events  # merge suggestions follow phones, emails, liveness
+    from .suggestions import after_contact_events
 
     after_contact_events(events)
-    try:
-        publish(events)
-    except (EventDeliveryError, BotoCoreError, ClientError):
-        logger.exception("contact events not published", extra={"events": [event.name for event in events]})
 
 
 # ------------------------------------------------------------------ create / edit / delete
@@ -366,22 +377,16 @@ def create_contact(workspace_id: str, fields: dict[str, Any], actor: Actor) -> C
     contact = _new_contact(workspace_id, actor, source="manual")
     _apply_fields(contact, fields, _Inputs(workspace_id), actor)
     _check_identified(contact)
+
+    def announce(written: Contact) -> list[DomainEvent]:
+        cause = f"{written.contact_id}:created"
+        return [_event(workspace_id, "ContactCreated", written, actor, cause, source=written.source)]
+
     try:
-        _commit(None, contact, actor)
+        events = _commit(None, contact, actor, announce=announce)
     except _Stale:  # a random id collided: practically never, but never overwrite
         raise Conflict("Could not create the contact; try again") from None
-    _announce(
-        [
-            _event(
-                workspace_id,
-                "ContactCreated",
-                contact,
-                actor,
-                f"{contact.contact_id}:created",
-                source=contact.source,
-            )
-        ]
-    )
+    _announce(events)
     return contact
 
 
@@ -405,7 +410,7 @@ def update_contact(
     without it, the edit applies to the newest version (fields not sent are never overwritten)."""
     inputs = _Inputs(workspace_id)
 
-    def attempt() -> tuple[Contact, list[str]]:
+    def attempt() -> tuple[Contact, list[DomainEvent]]:
         before = get_contact(workspace_id, contact_id)
         _check_version(before, expected_version)
         after = _clone(before)
@@ -414,20 +419,23 @@ def update_contact(
         changed = _changed_fields(before, after)
         if not changed:
             return before, []
+
+        def announce(written: Contact) -> list[DomainEvent]:
+            cause = f"{written.contact_id}:{written.version}"
+            return [_event(workspace_id, "ContactUpdated", written, actor, cause, changed=changed)]
+
         try:
-            _commit(before, after, actor)
+            events = _commit(before, after, actor, announce=announce)
         except _Stale:
             if expected_version is not None:
                 raise PreconditionFailed(
                     "The contact was changed since you read it", {"your_version": expected_version}
                 ) from None
             raise
-        return after, changed
+        return after, events
 
-    contact, changed = _retrying(attempt)
-    if changed:
-        cause = f"{contact.contact_id}:{contact.version}"
-        _announce([_event(workspace_id, "ContactUpdated", contact, actor, cause, changed=changed)])
+    contact, events = _retrying(attempt)
+    _announce(events)
     return contact
 
 
@@ -445,7 +453,10 @@ def delete_contact(
     """Soft delete: the contact item stays as the audit record (who, when, what it held); its index
     entries go, and its identities are unlinked but kept, with their conversations."""
 
-    def attempt() -> Contact:
+    def announce(written: Contact) -> list[DomainEvent]:
+        return [_event(workspace_id, "ContactDeleted", written, actor, f"{contact_id}:deleted")]
+
+    def attempt() -> tuple[Contact, list[DomainEvent]]:
         before = get_contact(workspace_id, contact_id)
         _check_version(before, expected_version)
         if before.blocked:
@@ -455,20 +466,21 @@ def delete_contact(
         after.deleted_at = utcnow()
         after.deleted_by = actor.user_id
         try:
-            _commit(
+            events = _commit(
                 before,
                 after,
                 actor,
                 [_unlink_write(workspace_id, ref.identity_id, contact_id) for ref in before.identities or []],
+                announce,
             )
         except _IdentityTaken:
             raise _Stale from None  # an identity was unlinked meanwhile: read again
-        return after
+        return after, events
 
-    contact = _retrying(attempt)
+    contact, events = _retrying(attempt)
     for ref in contact.identities or []:
         _set_conversations_contact(workspace_id, ref.identity_id, None, previous=contact_id)
-    _announce([_event(workspace_id, "ContactDeleted", contact, actor, f"{contact_id}:deleted")])
+    _announce(events)
     return contact
 
 
@@ -542,11 +554,17 @@ def _conversation_ids(workspace_id: str, identity_id: str) -> list[str]:
 
 
 def _set_conversations_contact(
-    workspace_id: str, identity_id: str, contact_id: str | None, *, previous: str | None = None
+    workspace_id: str,
+    identity_id: str,
+    contact_id: str | None,
+    *,
+    previous: str | None = None,
+    conversation_ids: list[str] | None = None,
 ) -> list[str]:
     """Every conversation of the identity (direct and per-post comments) shows its contact; ingestion
     copies the identity's contact into conversations opened later. Idempotent."""
-    conversation_ids = _conversation_ids(workspace_id, identity_id)
+    if conversation_ids is None:
+        conversation_ids = _conversation_ids(workspace_id, identity_id)
     for conversation_id in conversation_ids:
         conversation = Conversation(*Conversation.key(workspace_id, conversation_id))
         action: Any
@@ -565,18 +583,23 @@ def _set_conversations_contact(
     return conversation_ids
 
 
+LinkAnnounce = Callable[[Contact, str], list[DomainEvent]]  # the contact as written, created | linked
+
+
 def _link(
     workspace_id: str,
     identity: Identity,
     contact_id: str | None,
     new_fields: dict[str, Any] | None,
     actor: Actor,
-) -> tuple[Contact, str]:
+    announce: LinkAnnounce,
+) -> tuple[Contact, str, list[DomainEvent]]:
     """Link the identity to an existing contact or to a new one made from new_fields.
-    Returns the contact and what happened: created | linked | unchanged (it already was)."""
+    Returns the contact, what happened (created | linked | unchanged: it already was) and the events
+    committed with it."""
     if identity.contact_id is not None:
         if identity.contact_id == contact_id:
-            return get_contact(workspace_id, contact_id), "unchanged"
+            return get_contact(workspace_id, contact_id), "unchanged", []
         raise Conflict(
             "This sender is already linked to another contact", {"contact_id": identity.contact_id}
         )
@@ -586,29 +609,45 @@ def _link(
         _apply_fields(contact, new_fields, _Inputs(workspace_id), actor)
         _attach(contact, identity)
         try:
-            _commit(None, contact, actor, [_link_write(identity, contact)])
+            events = _commit(
+                None,
+                contact,
+                actor,
+                [_link_write(identity, contact)],
+                partial(_with_outcome, announce, "created"),
+            )
         except _IdentityTaken:
             raise _identity_conflict(workspace_id, identity.identity_id) from None
         except _Stale:
             raise Conflict("Could not create the contact; try again") from None
-        return contact, "created"
+        return contact, "created", events
 
     assert contact_id is not None
 
-    def attempt() -> tuple[Contact, str]:
+    def attempt() -> tuple[Contact, str, list[DomainEvent]]:
         before = get_contact(workspace_id, contact_id)
         after = _clone(before)
         _attach(after, identity)
         try:
-            _commit(before, after, actor, [_link_write(identity, after)])
+            events = _commit(
+                before,
+                after,
+                actor,
+                [_link_write(identity, after)],
+                partial(_with_outcome, announce, "linked"),
+            )
         except _IdentityTaken:
             current = _get_identity(workspace_id, identity.identity_id).contact_id
             if current == contact_id:  # a concurrent identical request won
-                return get_contact(workspace_id, contact_id), "unchanged"
+                return get_contact(workspace_id, contact_id), "unchanged", []
             raise _identity_conflict(workspace_id, identity.identity_id) from None
-        return after, "linked"
+        return after, "linked", events
 
     return _retrying(attempt)
+
+
+def _with_outcome(announce: LinkAnnounce, outcome: str, written: Contact) -> list[DomainEvent]:
+    return announce(written, outcome)
 
 
 def _identity_conflict(workspace_id: str, identity_id: str) -> Conflict:
@@ -616,8 +655,12 @@ def _identity_conflict(workspace_id: str, identity_id: str) -> Conflict:
     return Conflict("This sender is already linked to another contact", {"contact_id": holder})
 
 
-def _after_link(workspace_id: str, identity: Identity, contact: Contact) -> list[str]:
-    conversation_ids = _set_conversations_contact(workspace_id, identity.identity_id, contact.contact_id)
+def _after_link(
+    workspace_id: str, identity: Identity, contact: Contact, conversation_ids: list[str] | None = None
+) -> list[str]:
+    conversation_ids = _set_conversations_contact(
+        workspace_id, identity.identity_id, contact.contact_id, conversation_ids=conversation_ids
+    )
     if contact.blocked:
         _hide_conversations(workspace_id, conversation_ids)
     return conversation_ids
@@ -635,23 +678,29 @@ def link_conversation(
     conversation of that sender, past and future, then belongs to the contact."""
     conversation = _get_conversation(workspace_id, conversation_id)
     identity = _get_identity(workspace_id, conversation.identity_id)
-    contact, outcome = _link(workspace_id, identity, contact_id, new_contact, actor)
-    conversation_ids = _after_link(workspace_id, identity, contact)  # also repairs a half-done link
+    conversation_ids = _conversation_ids(workspace_id, identity.identity_id)
     link_data = {
         "identity_id": identity.identity_id,
         "channel": identity.platform,
         "conversation_id": conversation_id,
         "conversation_ids": conversation_ids,
     }
-    events = []
-    if outcome == "created":
-        cause = f"{contact.contact_id}:created"
-        events.append(
-            _event(workspace_id, "ContactCreated", contact, actor, cause, source=contact.source, **link_data)
-        )
-    if outcome != "unchanged":
-        cause = f"{contact.contact_id}:{identity.identity_id}:{contact.version}"
-        events.append(_event(workspace_id, "ContactAssociated", contact, actor, cause, **link_data))
+
+    def announce(written: Contact, outcome: str) -> list[DomainEvent]:
+        events = []
+        if outcome == "created":
+            cause = f"{written.contact_id}:created"
+            events.append(
+                _event(
+                    workspace_id, "ContactCreated", written, actor, cause, source=written.source, **link_data
+                )
+            )
+        cause = f"{written.contact_id}:{identity.identity_id}:{written.version}"
+        events.append(_event(workspace_id, "ContactAssociated", written, actor, cause, **link_data))
+        return events
+
+    contact, outcome, events = _link(workspace_id, identity, contact_id, new_contact, actor, announce)
+    _after_link(workspace_id, identity, contact, conversation_ids)  # also repairs a half-done link
     _announce(events)
     # answer with what the sweep wrote rather than reading the conversation again
     conversation.contact_id = contact.contact_id
@@ -668,8 +717,18 @@ def unlink_conversation(workspace_id: str, conversation_id: str, actor: Actor) -
     contact_id = identity.contact_id
     if contact_id is None:
         raise Conflict("This conversation's sender is not linked to a contact")
+    conversation_ids = _conversation_ids(workspace_id, identity.identity_id)
 
-    def attempt() -> Contact:
+    def announce(written: Contact) -> list[DomainEvent]:
+        cause = f"{contact_id}:{identity.identity_id}:{written.version}"
+        data = {
+            "identity_id": identity.identity_id,
+            "channel": identity.platform,
+            "conversation_ids": conversation_ids,
+        }
+        return [_event(workspace_id, "ContactUnlinked", written, actor, cause, **data)]
+
+    def attempt() -> tuple[Contact, list[DomainEvent]]:
         before = get_contact(workspace_id, contact_id)
         if before.blocked:
             raise Conflict("Unblock the contact before removing its channels", {"contact_id": contact_id})
@@ -689,30 +748,22 @@ def unlink_conversation(workspace_id: str, conversation_id: str, actor: Actor) -
                 {"contact_id": contact_id},
             ) from None
         try:
-            _commit(before, after, actor, [_unlink_write(workspace_id, identity.identity_id, contact_id)])
+            events = _commit(
+                before,
+                after,
+                actor,
+                [_unlink_write(workspace_id, identity.identity_id, contact_id)],
+                announce,
+            )
         except _IdentityTaken:
             raise _Stale from None
-        return after
+        return after, events
 
-    contact = _retrying(attempt)
-    conversation_ids = _set_conversations_contact(
-        workspace_id, identity.identity_id, None, previous=contact_id
+    _, events = _retrying(attempt)
+    _set_conversations_contact(
+        workspace_id, identity.identity_id, None, previous=contact_id, conversation_ids=conversation_ids
     )
-    cause = f"{contact_id}:{identity.identity_id}:{contact.version}"
-    _announce(
-        [
-            _event(
-                workspace_id,
-                "ContactUnlinked",
-                contact,
-                actor,
-                cause,
-                identity_id=identity.identity_id,
-                channel=identity.platform,
-                conversation_ids=conversation_ids,
-            )
-        ]
-    )
+    _announce(events)
     conversation.contact_id = None
     return conversation
 
@@ -720,37 +771,55 @@ def unlink_conversation(workspace_id: str, conversation_id: str, actor: Actor) -
 # ------------------------------------------------------------------ WhatsApp auto-link
 
 
-def auto_link_whatsapp(identity: Identity, correlation_id: str | None = None) -> list[DomainEvent]:
-    """A new WhatsApp sender whose number is exactly one contact's WhatsApp phone, or its primary
-    phone while it has no WhatsApp phone yet, is linked to that contact (the seeds' rule: the number
-    is recorded as the WhatsApp phone once the person writes from it). Several candidates: none is
-    guessed. On success the identity object is updated in place (contact_id, blocked) so the caller's
-    events and visibility follow the link. Never raises: the message is already stored."""
+def whatsapp_link_candidate(identity: Identity) -> Contact | None:
+    """The contact a new WhatsApp sender links to (the seeds' rule): the one contact whose WhatsApp
+    phone is the sender's number, or whose primary phone is while it has no WhatsApp phone yet.
+    Several candidates: none is guessed. Reads only."""
     if identity.platform != "whatsapp" or identity.contact_id or not identity.phone:
-        return []
+        return None
     number = canonical_phone(identity.phone)
     if number is None:
-        return []
+        return None
+    workspace_id = identity.workspace_id
+    candidates = [
+        contact
+        for contact in oldest_first(workspace_id, contact_ids_for(workspace_id, "phone", number))
+        if contact.whatsapp_phone == number
+        or (contact.primary_phone == number and not contact.whatsapp_phone)
+    ]
+    if len(candidates) > 1:
+        logger.info(
+            "whatsapp auto-link skipped: several contacts have this number", extra={"count": len(candidates)}
+        )
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def auto_link_whatsapp(
+    identity: Identity, correlation_id: str | None = None, candidate: Contact | None = None
+) -> list[DomainEvent]:
+    """Link a new WhatsApp sender to its candidate contact (whatsapp_link_candidate), committing
+    ContactAssociated (automatic) with the link; returns the committed events. On success the identity
+    object is updated in place (contact_id, blocked). Never raises: the message is already stored."""
     workspace_id = identity.workspace_id
     actor = Actor("system", correlation_id)
     try:
-        candidates = [
-            contact
-            for contact in oldest_first(workspace_id, contact_ids_for(workspace_id, "phone", number))
-            if contact.whatsapp_phone == number
-            or (contact.primary_phone == number and not contact.whatsapp_phone)
-        ]
-        if len(candidates) != 1:
-            if candidates:
-                logger.info(
-                    "whatsapp auto-link skipped: several contacts have this number",
-                    extra={"count": len(candidates)},
-                )
+        candidate = candidate or whatsapp_link_candidate(identity)
+        if candidate is None:
             return []
-        contact, outcome = _link(workspace_id, identity, candidates[0].contact_id, None, actor)
-        conversation_ids = _after_link(workspace_id, identity, contact)
-        if outcome == "unchanged":
-            return []
+        conversation_ids = _conversation_ids(workspace_id, identity.identity_id)
+
+        def announce(written: Contact, outcome: str) -> list[DomainEvent]:
+            cause = f"{written.contact_id}:{identity.identity_id}:{written.version}"
+            data = {
+                "identity_id": identity.identity_id,
+                "channel": "whatsapp",
+                "conversation_ids": conversation_ids,
+                "automatic": True,
+            }
+            return [_event(workspace_id, "ContactAssociated", written, actor, cause, **data)]
+
+        contact, _, events = _link(workspace_id, identity, candidate.contact_id, None, actor, announce)
+        _after_link(workspace_id, identity, contact, conversation_ids)
     except (DomainError, PynamoDBException) as error:
         logger.warning(
             "whatsapp auto-link failed", extra={"identity_id": identity.identity_id, "error": str(error)}
@@ -758,14 +827,7 @@ def auto_link_whatsapp(identity: Identity, correlation_id: str | None = None) ->
         return []
     identity.contact_id = contact.contact_id
     identity.blocked = bool(contact.blocked)
-    cause = f"{contact.contact_id}:{identity.identity_id}:{contact.version}"
-    data = {
-        "identity_id": identity.identity_id,
-        "channel": "whatsapp",
-        "conversation_ids": conversation_ids,
-        "automatic": True,
-    }
-    return [_event(workspace_id, "ContactAssociated", contact, actor, cause, **data)]
+    return events
 
 
 def oldest_first(workspace_id: str, contact_ids: Iterable[str]) -> list[Contact]:
@@ -794,10 +856,22 @@ def unblock_contact(workspace_id: str, contact_id: str, actor: Actor) -> Contact
 
 
 def _set_blocked(workspace_id: str, contact_id: str, actor: Actor, *, blocked: bool) -> Contact:
-    def attempt() -> tuple[Contact, bool]:
+    name = "ContactBlocked" if blocked else "ContactUnblocked"
+
+    def attempt() -> tuple[Contact, list[str], list[DomainEvent]]:
         before = get_contact(workspace_id, contact_id)
         if bool(before.blocked) == blocked:
-            return before, False
+            return before, [], []
+        conversation_ids = [
+            conversation_id
+            for ref in before.identities or []
+            for conversation_id in _conversation_ids(workspace_id, ref.identity_id)
+        ]
+
+        def announce(written: Contact) -> list[DomainEvent]:
+            cause = f"{contact_id}:{written.version}"
+            return [_event(workspace_id, name, written, actor, cause, conversation_ids=conversation_ids)]
+
         after = _clone(before)
         after.blocked = blocked
         after.blocked_at = utcnow() if blocked else None
@@ -811,26 +885,19 @@ def _set_blocked(workspace_id: str, contact_id: str, actor: Actor, *, blocked: b
             for ref in before.identities or []
         ]
         try:
-            _commit(before, after, actor, writes)
+            events = _commit(before, after, actor, writes, announce)
         except _IdentityTaken:
             raise _Stale from None  # an identity was unlinked meanwhile: read again
-        return after, True
+        return after, conversation_ids, events
 
-    contact, changed = _retrying(attempt)
-    if not changed:
+    contact, conversation_ids, events = _retrying(attempt)
+    if not events:
         return contact
-    conversation_ids = [
-        conversation_id
-        for ref in contact.identities or []
-        for conversation_id in _conversation_ids(workspace_id, ref.identity_id)
-    ]
     if blocked:
         _hide_conversations(workspace_id, conversation_ids)
     else:
         _show_conversations(workspace_id, conversation_ids)
-    name = "ContactBlocked" if blocked else "ContactUnblocked"
-    cause = f"{contact_id}:{contact.version}"
-    _announce([_event(workspace_id, name, contact, actor, cause, conversation_ids=conversation_ids)])
+    _announce(events)
     return contact
 
 
@@ -880,16 +947,16 @@ def _show_conversation(conversation: Conversation) -> None:
 
 def add_tag(workspace_id: str, contact_id: str, tag_id: str, actor: Actor) -> Contact:
     tag = get_tag(workspace_id, tag_id)
-    contact, changed = _retrying(lambda: _change_tag(workspace_id, contact_id, tag_id, actor, add=True))
-    if changed:
-        _announce([_tag_event(workspace_id, "TagAdded", contact, tag.tag_id, tag.name, actor)])
+    contact, events = _retrying(
+        lambda: _change_tag(workspace_id, contact_id, tag_id, tag.name, actor, add=True)
+    )
+    _announce(events)
     return contact
 
 
 def remove_tag(workspace_id: str, contact_id: str, tag_id: str, actor: Actor) -> Contact:
-    contact, changed = _retrying(lambda: _change_tag(workspace_id, contact_id, tag_id, actor, add=False))
-    if changed:
-        _announce([_tag_event(workspace_id, "TagRemoved", contact, tag_id, None, actor)])
+    contact, events = _retrying(lambda: _change_tag(workspace_id, contact_id, tag_id, None, actor, add=False))
+    _announce(events)
     return contact
 
 
@@ -900,11 +967,11 @@ def bulk_tag(
     added | removed | unchanged | not_found | limit_reached."""
     tag = get_tag(workspace_id, tag_id)
     outcome: dict[str, str] = {}
-    events: list[DomainEvent] = []
+    announced: list[DomainEvent] = []
     for contact_id in dict.fromkeys(contact_ids):
         try:
-            contact, changed = _retrying(
-                partial(_change_tag, workspace_id, contact_id, tag_id, actor, add=add)
+            _, events = _retrying(
+                partial(_change_tag, workspace_id, contact_id, tag_id, tag.name, actor, add=add)
             )
         except NotFound:
             outcome[contact_id] = "not_found"
@@ -912,27 +979,32 @@ def bulk_tag(
         except Conflict:
             outcome[contact_id] = "limit_reached" if add else "conflict"
             continue
-        outcome[contact_id] = ("added" if add else "removed") if changed else "unchanged"
-        if changed:
-            name = "TagAdded" if add else "TagRemoved"
-            events.append(_tag_event(workspace_id, name, contact, tag.tag_id, tag.name, actor))
-    _announce(events)
+        outcome[contact_id] = ("added" if add else "removed") if events else "unchanged"
+        announced += events
+    _announce(announced)
     return outcome
 
 
 def _change_tag(
-    workspace_id: str, contact_id: str, tag_id: str, actor: Actor, *, add: bool
-) -> tuple[Contact, bool]:
+    workspace_id: str, contact_id: str, tag_id: str, tag_name: str | None, actor: Actor, *, add: bool
+) -> tuple[Contact, list[DomainEvent]]:
+    """The contact and the events committed with the change (none: it already was so)."""
     before = get_contact(workspace_id, contact_id)
     tags = list(before.tags or [])
     if (tag_id in tags) == add:
-        return before, False
+        return before, []
     if add and len(tags) >= MAX_TAGS_PER_CONTACT:
         raise Conflict(f"A contact can have at most {MAX_TAGS_PER_CONTACT} tags")
     after = _clone(before)
     after.tags = [*tags, tag_id] if add else [tag for tag in tags if tag != tag_id] or None
-    _commit(before, after, actor)
-    return after, True
+    name = "TagAdded" if add else "TagRemoved"
+    events = _commit(
+        before,
+        after,
+        actor,
+        announce=lambda written: [_tag_event(workspace_id, name, written, tag_id, tag_name, actor)],
+    )
+    return after, events
 
 
 def _tag_event(

@@ -6,14 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 
 from inbox_crm.domain.inbox_index import reindex_actions
 from inbox_crm.errors import Conflict, InvalidInput, NotFound
+from inbox_crm.events import DomainEvent, stage
 from inbox_crm.store.cursor import decode_cursor, encode_cursor
 from inbox_crm.store.models import Conversation, Message, User
-from inbox_crm.store.transactions import condition_failed
+from inbox_crm.store.transactions import TransactionConflict, transaction
 
 # A filtered inbox page reads at most this many index pages before answering with a cursor.
 _MAX_INDEX_READS = 5
@@ -119,8 +119,45 @@ def list_messages(
 # ------------------------------------------------------------------ agents' actions
 
 
-def _change_status(workspace_id: str, conversation_id: str, status: str) -> tuple[Conversation, bool]:
-    """Open or close; False when it already was. The inbox index follows the status."""
+@dataclass(frozen=True)
+class Change:
+    """Who changes a conversation and what caused it: an API request, or a flow run's step.
+
+    The event's id derives from the cause, so a retried change commits the same event.
+    """
+
+    by: str  # a user id, or a flow id
+    cause: str  # "api:<request id>" | "<run id>:<step path>"
+    correlation_id: str | None = None
+    caused_by_flow: str | None = None
+
+
+def _event(
+    workspace_id: str, name: str, conversation: Conversation, change: Change, **data: Any
+) -> DomainEvent:
+    return DomainEvent(
+        name=name,
+        workspace_id=workspace_id,
+        cause=f"{conversation.conversation_id}:{name}:{change.cause}",
+        data={
+            "conversation_id": conversation.conversation_id,
+            "channel": conversation.platform,
+            "by": change.by,
+            **data,
+        },
+        correlation_id=change.correlation_id,
+        caused_by_flow=change.caused_by_flow,
+    )
+
+
+_STATUS_EVENTS = {"closed": "ConversationClosed", "open": "ConversationReopened"}
+
+
+def _change_status(
+    workspace_id: str, conversation_id: str, status: str, change: Change
+) -> tuple[Conversation, bool]:
+    """Open or close; False when it already was. The inbox index follows the status, and the event
+    is committed with the change (the outbox)."""
     for _ in range(5):
         conversation = get_conversation(workspace_id, conversation_id)
         if conversation.status == status:
@@ -128,31 +165,35 @@ def _change_status(workspace_id: str, conversation_id: str, status: str) -> tupl
         previous = conversation.status
         conversation.status = status
         try:
-            conversation.update(
-                actions=[Conversation.status.set(status), *reindex_actions(conversation)],
-                condition=Conversation.status == previous,
-            )
-        except UpdateError as error:
-            if condition_failed(error):
-                continue  # changed meanwhile: read again
-            raise
+            with transaction() as tx:
+                tx.update(
+                    conversation,
+                    actions=[Conversation.status.set(status), *reindex_actions(conversation)],
+                    condition=Conversation.status == previous,
+                )
+                stage(tx, [_event(workspace_id, _STATUS_EVENTS[status], conversation, change)])
+        except TransactionConflict:
+            continue  # changed meanwhile: read again
         return conversation, True
     raise Conflict("The conversation keeps changing; try again")
 
 
-def close_conversation(workspace_id: str, conversation_id: str) -> tuple[Conversation, bool]:
-    return _change_status(workspace_id, conversation_id, "closed")
+def close_conversation(workspace_id: str, conversation_id: str, change: Change) -> tuple[Conversation, bool]:
+    return _change_status(workspace_id, conversation_id, "closed", change)
 
 
-def reopen_conversation(workspace_id: str, conversation_id: str) -> tuple[Conversation, bool]:
+def reopen_conversation(workspace_id: str, conversation_id: str, change: Change) -> tuple[Conversation, bool]:
     conversation = get_conversation(workspace_id, conversation_id)
     if conversation.hidden:
         raise Conflict("The contact is blocked: unblock it first", {"reason_code": "contact_blocked"})
-    return _change_status(workspace_id, conversation_id, "open")
+    return _change_status(workspace_id, conversation_id, "open", change)
 
 
-def assign_conversation(workspace_id: str, conversation_id: str, assignee_id: str | None) -> Conversation:
-    """Assign to a member of the workspace, or unassign with None."""
+def assign_conversation(
+    workspace_id: str, conversation_id: str, assignee_id: str | None, change: Change
+) -> Conversation:
+    """Assign to a member of the workspace, or unassign with None; ConversationAssigned is committed
+    with it."""
     if assignee_id is not None:
         try:
             User.get(*User.key(workspace_id, assignee_id))
@@ -164,7 +205,14 @@ def assign_conversation(workspace_id: str, conversation_id: str, assignee_id: st
         if assignee_id is None
         else Conversation.assignee_id.set(assignee_id)
     )
-    conversation.update(actions=[action], condition=Conversation.pk.exists())
+    event = _event(workspace_id, "ConversationAssigned", conversation, change, assignee_id=assignee_id)
+    try:
+        with transaction() as tx:
+            tx.update(conversation, actions=[action], condition=Conversation.pk.exists())
+            stage(tx, [event])
+    except TransactionConflict:
+        raise NotFound("No such conversation") from None
+    conversation.assignee_id = assignee_id
     return conversation
 
 

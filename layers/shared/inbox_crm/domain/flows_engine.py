@@ -30,7 +30,7 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from inbox_crm.aws import client
 from inbox_crm.errors import Conflict, DomainError, NotFound
-from inbox_crm.events import DomainEvent, publish
+from inbox_crm.events import DomainEvent, record
 from inbox_crm.ids import stable_id
 from inbox_crm.observability import logger
 from inbox_crm.settings import get_settings
@@ -509,7 +509,9 @@ def advance(run: FlowRun, path: str | None, context: RunContext | None = None) -
 
 
 def request_step(run: FlowRun, path: str, action: str) -> None:
-    publish(
+    """Ask the action's function to perform the step. Written to the outbox on its own: whoever
+    advances the run (the engine, or a step's function, retried until they succeed) requests it again."""
+    record(
         [
             DomainEvent(
                 name=ACTION_EVENT,
@@ -868,23 +870,16 @@ def _round_robin(call: StepCall, user_ids: list[str]) -> str:
     return pick
 
 
-def _conversation_event(call: StepCall, name: str, conversation: Conversation, **data: Any) -> None:
-    publish(
-        [
-            DomainEvent(
-                name=name,
-                workspace_id=call.run.workspace_id,
-                cause=f"{conversation.conversation_id}:{name}:{call.run.run_id}:{call.path}",
-                data={
-                    "conversation_id": conversation.conversation_id,
-                    "channel": conversation.platform,
-                    "by": call.run.flow_id,
-                    **data,
-                },
-                correlation_id=call.run.correlation_id,
-                caused_by_flow=call.run.flow_id,
-            )
-        ]
+def _change(call: StepCall) -> Any:
+    from .conversations import Change
+
+    run = call.run
+    # The run's step is the cause: a retried step commits the same event id.
+    return Change(
+        by=run.flow_id,
+        cause=f"{run.run_id}:{call.path}",
+        correlation_id=run.correlation_id,
+        caused_by_flow=run.flow_id,
     )
 
 
@@ -894,10 +889,9 @@ def act_assign(call: StepCall) -> dict[str, Any]:
     conversation = call.conversation()
     user_ids = call.step.get("user_ids")
     user_id = _round_robin(call, list(user_ids)) if user_ids else call.step["user_id"]
-    conversation = conversations.assign_conversation(
-        call.run.workspace_id, conversation.conversation_id, user_id
+    conversations.assign_conversation(
+        call.run.workspace_id, conversation.conversation_id, user_id, _change(call)
     )
-    _conversation_event(call, "ConversationAssigned", conversation, assignee_id=user_id)
     return {"assignee_id": user_id, "round_robin": bool(user_ids)}
 
 
@@ -905,10 +899,8 @@ def act_close(call: StepCall) -> dict[str, Any]:
     from . import conversations
 
     conversation, changed = conversations.close_conversation(
-        call.run.workspace_id, call.conversation().conversation_id
+        call.run.workspace_id, call.conversation().conversation_id, _change(call)
     )
-    if changed:
-        _conversation_event(call, "ConversationClosed", conversation)
     return {"status": conversation.status, "changed": changed}
 
 

@@ -2,9 +2,10 @@
 
 Cost per unit (DynamoDB requests): one consistent BatchGetItem of the message pointer, the sender's
 identity and conversation (their keys are derived from Meta's ids, so nothing needs looking up
-first), then one TransactWriteItems that stores the message, its pointer (condition: absent) and
-the conversation's counters. A duplicate stops after the BatchGetItem; a concurrent duplicate loses
-the pointer condition inside the transaction. Only user-originated units move the 24-hour clock.
+first), then one TransactWriteItems that stores the message, its pointer (condition: absent), the
+conversation's counters and the unit's domain events (outbox items, inbox_crm/events.py). A
+duplicate stops after the BatchGetItem; a concurrent duplicate loses the pointer condition inside
+the transaction. Only user-originated units move the 24-hour clock.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from pynamodb.exceptions import PutError, UpdateError
 
 from inbox_crm.channels.units import InboundUnit, UnitKind
-from inbox_crm.events import DomainEvent
+from inbox_crm.events import DomainEvent, stage
 from inbox_crm.ids import stable_id
 from inbox_crm.observability import logger
 from inbox_crm.store.maps import compact
@@ -53,7 +54,7 @@ STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4, "
 @dataclass
 class IngestResult:
     outcome: str  # stored | duplicate | updated | ignored | unrouted | recorded
-    events: list[DomainEvent] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)  # committed to the outbox with the change
 
 
 @dataclass
@@ -427,13 +428,22 @@ def _store_message_like(context: _Context, *, kind: str) -> IngestResult:
     )
     user_originated = unit.user_originated and not unit.standby
     moves_window = unit.user_originated  # standby messages are still the customer's
+    new_identity = snapshot.identity is None
+    if identity is None:
+        identity = _new_identity(context, identity_id, direct_conversation_id(identity_id))
+    link_to = None
+    if new_identity and identity.platform == "whatsapp" and direction == "inbound":
+        # Contacts (issue 4): a first message from a number that is a contact's phone links the sender
+        # to that contact (the seeds' rule). Looked up before the write, so the events committed with
+        # the message carry the contact, and a blocked contact's message stays silent.
+        from .contacts import whatsapp_link_candidate
+
+        link_to = whatsapp_link_candidate(identity)
     events: list[DomainEvent] = []
 
     with transaction() as tx:
-        new_identity = identity is None
         conversation = snapshot.conversation
-        if identity is None:
-            identity = _new_identity(context, identity_id, direct_conversation_id(identity_id))
+        if new_identity:
             tx.save(identity, condition=Identity.pk.does_not_exist())
         else:
             # A new conversation copies the identity's contact and block state: they must still hold
@@ -490,23 +500,26 @@ def _store_message_like(context: _Context, *, kind: str) -> IngestResult:
                 ],
                 condition=MessagePointer.state == "deleted",
             )
+        # The events are committed with the message (the outbox): a redelivery that finds the message
+        # stored has nothing left to announce.
+        if new_identity:
+            events.append(_event(context, "IdentityCreated", identity.identity_id, _identity_data(identity)))
+        blocked = link_to.blocked if link_to is not None else identity.blocked
+        if user_originated and not blocked:
+            data = _message_event_data(context, identity, conversation, message)
+            if link_to is not None:
+                data["contact_id"] = link_to.contact_id
+            if opened and not is_comment:
+                events.append(_event(context, "ConversationOpened", f"{conversation_id}:{message_id}", data))
+            name = "CommentReceived" if is_comment else "MessageReceived"
+            events.append(_event(context, name, message_id, data))
+        stage(tx, events)
 
-    if new_identity:
-        events.append(_event(context, "IdentityCreated", identity.identity_id, _identity_data(identity)))
-    if new_identity and identity.platform == "whatsapp" and direction == "inbound":
-        # Contacts (issue 4): a first message from a number that is a contact's phone links the sender
-        # to that contact (the seeds' rule; contacts.auto_link_whatsapp). It updates `identity` in place,
-        # so the events below carry the contact, and a blocked contact's message stays silent.
+    if link_to is not None:
         from .contacts import auto_link_whatsapp
 
-        events += auto_link_whatsapp(identity, context.correlation_id)
-    if identity.blocked or not user_originated:
-        return IngestResult("stored", events)
-    data = _message_event_data(context, identity, conversation, message)
-    if opened and not is_comment:
-        events.append(_event(context, "ConversationOpened", f"{conversation_id}:{message_id}", data))
-    name = "CommentReceived" if is_comment else "MessageReceived"
-    events.append(_event(context, name, message_id, data))
+        linked = auto_link_whatsapp(identity, context.correlation_id, link_to)  # commits ContactAssociated
+        events[1:1] = linked  # after IdentityCreated, in the order they happened
     return IngestResult("stored", events)
 
 
@@ -766,16 +779,6 @@ def _apply_status(context: _Context) -> IngestResult:
             _set_or_remove(Message.error_code, code),
             _set_or_remove(Message.error_reason, unit.status.error_message or unit.status.error_title),
         ]
-    try:
-        message.update(
-            actions=actions,
-            condition=(Message.status_rank.does_not_exist() | (Message.status_rank < new_rank))
-            & (Message.status_rank != STATUS_RANK["failed"]),
-        )
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
-        return IngestResult("ignored")  # a concurrent newer status won
     data = {
         "conversation_id": message.conversation_id,
         "message_id": message.message_id,
@@ -783,10 +786,19 @@ def _apply_status(context: _Context) -> IngestResult:
         "channel": unit.platform,
         "error_code": unit.status.error_code,
     }
-    return IngestResult(
-        "updated",
-        [_event(context, "MessageStatusChanged", f"{message.message_id}:{unit.status.status}", data)],
-    )
+    events = [_event(context, "MessageStatusChanged", f"{message.message_id}:{unit.status.status}", data)]
+    try:
+        with transaction() as tx:  # the status and its event: one request, both or neither
+            tx.update(
+                message,
+                actions=actions,
+                condition=(Message.status_rank.does_not_exist() | (Message.status_rank < new_rank))
+                & (Message.status_rank != STATUS_RANK["failed"]),
+            )
+            stage(tx, events)
+    except TransactionConflict:
+        return IngestResult("ignored")  # a concurrent newer status won
+    return IngestResult("updated", events)
 
 
 def _apply_comment(context: _Context) -> IngestResult:
@@ -848,9 +860,12 @@ def _apply_number_change(context: _Context) -> IngestResult:
         moved_from=old_id,
         created_at=utcnow(),
     )
+    data = {"old_identity_id": old_id, "identity_id": new_id_, "conversation_id": old.conversation_id}
+    events = [_event(context, "IdentityMoved", f"{old_id}:{new_id_}", data)]
     with transaction() as tx:
         tx.save(moved, condition=Identity.pk.does_not_exist())
         tx.update(old, actions=[Identity.moved_to.set(new_id_)])
+        stage(tx, events)
         if old.conversation_id:
             conversation = Conversation(*Conversation.key(workspace_id, old.conversation_id))
             tx.update(
@@ -865,8 +880,7 @@ def _apply_number_change(context: _Context) -> IngestResult:
         from .contacts import refresh_identity
 
         refresh_identity(workspace_id, new_id_)  # the contact's WhatsApp phone follows the number
-    data = {"old_identity_id": old_id, "identity_id": new_id_, "conversation_id": old.conversation_id}
-    return IngestResult("updated", [_event(context, "IdentityMoved", f"{old_id}:{new_id_}", data)])
+    return IngestResult("updated", events)
 
 
 # ------------------------------------------------------------------ events

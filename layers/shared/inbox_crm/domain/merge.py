@@ -23,6 +23,7 @@ from typing import Any
 from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 
 from inbox_crm.errors import Conflict, Forbidden, NotFound
+from inbox_crm.events import DomainEvent, stage
 from inbox_crm.ids import new_id
 from inbox_crm.observability import logger
 from inbox_crm.store.cursor import decode_cursor, encode_cursor
@@ -280,17 +281,22 @@ def merge_contacts(
         break
     else:
         raise Conflict("The contacts are being changed by someone else; try again")
-    _finish(merge)
+    event = _merged_event(merge, after, actor)
+    _finish(merge, event)
     _refresh(workspace_id, [survivor_id, other_id])
+    _announce([event])
+    return MergeResult(merge, after)
+
+
+def _merged_event(merge: Merge, survivor: Contact, actor: Actor) -> DomainEvent:
     data = {
         "merge_id": merge.merge_id,
-        "survivor_id": survivor_id,
-        "absorbed_id": other_id,
+        "survivor_id": merge.survivor_id,
+        "absorbed_id": merge.absorbed_id,
         "identity_ids": list(merge.identity_ids or []),
         "conversation_ids": list(merge.conversation_ids or []),
     }
-    _announce([_event(workspace_id, "ContactsMerged", after, actor, f"{merge.merge_id}:merged", **data)])
-    return MergeResult(merge, after)
+    return _event(merge.workspace_id, "ContactsMerged", survivor, actor, f"{merge.merge_id}:merged", **data)
 
 
 def _commit_merge(
@@ -364,8 +370,9 @@ def _write(
     merge_update: Any,
     moves: list[tuple[str, list[Any], str]],
     index: IndexChanges,
+    events: list[DomainEvent] | None = None,
 ) -> None:
-    total = len(contacts) + 1 + len(moves) + len(index)
+    total = len(contacts) + 1 + len(moves) + len(index) + len(events or [])
     if total > _MAX_TRANSACTION_ITEMS:
         raise Conflict(
             "These contacts have too many search entries to change in one step; remove some values first",
@@ -387,6 +394,7 @@ def _write(
                 tx.save(item)
             for item in index.deletes:
                 tx.delete(item)
+            stage(tx, events or [])
     except TransactionConflict as conflict:
         raise _Retry from conflict
     except TransactWriteError as error:
@@ -414,13 +422,20 @@ def _move_conversations(workspace_id: str, identity_ids: list[str], contact_id: 
     return moved
 
 
-def _finish(merge: Merge) -> None:
+def _finish(merge: Merge, event: DomainEvent | None = None) -> None:
+    """Moving -> done, committing ContactsMerged with it (the outbox): a merge completed after a crash
+    announces itself too, from what its journal recorded."""
     _move_conversations(merge.workspace_id, list(merge.identity_ids or []), merge.survivor_id)
+    if event is None:
+        survivor = _load(merge.survivor_after)
+        survivor.version = merge.survivor_version
+        event = _merged_event(merge, survivor, Actor(merge.by))
     try:
-        merge.update(actions=[Merge.status.set("done")], condition=Merge.status == "moving")
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
+        with transaction() as tx:
+            tx.update(merge, actions=[Merge.status.set("done")], condition=Merge.status == "moving")
+            stage(tx, [event])
+    except TransactionConflict:
+        pass  # finished by someone else, with its event
     merge.status = "done"
 
 
@@ -477,8 +492,17 @@ def undo_merge(workspace_id: str, merge_id: str, actor: Actor, *, may_undo_other
         [Merge.status.set("undone"), Merge.undone_at.set(now), Merge.undone_by.set(actor.user_id)],
         Merge.status == "done",
     )
+    data = {
+        "merge_id": merge_id,
+        "survivor_id": merge.survivor_id,
+        "absorbed_id": merge.absorbed_id,
+        "identity_ids": identity_ids,
+    }
+    written = _clone(restored[0])
+    written.version = (written.version or 0) + 1  # what the write below makes it
+    events = [_event(workspace_id, "ContactsUnmerged", written, actor, f"{merge_id}:unmerged", **data)]
     try:
-        _write(workspace_id, restored, None, update, moves, index)
+        _write(workspace_id, restored, None, update, moves, index, events)
     except _Retry:
         raise Conflict(
             "The contacts changed while undoing; nothing was undone, look again and retry",
@@ -487,13 +511,7 @@ def undo_merge(workspace_id: str, merge_id: str, actor: Actor, *, may_undo_other
     merge.status, merge.undone_at, merge.undone_by = "undone", now, actor.user_id
     _move_conversations(workspace_id, identity_ids, merge.absorbed_id)
     _refresh(workspace_id, [merge.survivor_id, merge.absorbed_id])
-    data = {
-        "merge_id": merge_id,
-        "survivor_id": merge.survivor_id,
-        "absorbed_id": merge.absorbed_id,
-        "identity_ids": identity_ids,
-    }
-    _announce([_event(workspace_id, "ContactsUnmerged", restored[0], actor, f"{merge_id}:unmerged", **data)])
+    _announce(events)
     return MergeResult(merge, restored[0])
 
 

@@ -27,6 +27,7 @@ MergeSuggestion       WS#<ws>#MSUGS                       <suggestion id>
   (per contact copy)  WS#<ws>#CONTACT#<contact id>        MSUG#<suggestion id>
 MergeDismissal        WS#<ws>#MSUG_DISMISSED#<sugg. id>   DISMISSED
 UnroutedDelivery      UNROUTED                            <received ms>#<id>
+OutboxEvent           WS#<ws>#OUTBOX#<event id>           OUTBOX
 ====================  ==================================  =====================================
 
 Identity ids and message ids are stable hashes of Meta's own ids, so the key of an incoming
@@ -612,7 +613,26 @@ class Upload(InboxItem, discriminator="Upload"):
         return f"{ws_pk(workspace_id)}#UPLOAD#{upload_id}", "UPLOAD"
 
 
+class OutboxEvent(InboxItem, discriminator="OutboxEvent"):
+    """A domain event, written in the same transaction as the change that implies it (inbox_crm/events.py).
+
+    The table's stream carries new outbox items to the relay (functions/outbox_relay), which puts them
+    on the bus. The key is the event id, so a retried write rewrites the same item; one partition per
+    event spreads a burst over the table instead of heating one workspace partition. TTL: two days.
+    """
+
+    workspace_id = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    detail_type = UnicodeAttribute()
+    detail = UnicodeAttribute()  # JSON, exactly what the bus receives
+
+    @staticmethod
+    def key(workspace_id: str, event_id: str) -> tuple[str, str]:
+        return f"{ws_pk(workspace_id)}#OUTBOX#{event_id}", "OUTBOX"
+
+
 ALL_MODELS: tuple[type[InboxItem], ...] = (
+    OutboxEvent,
     Upload,
     Broadcast,
     BroadcastRecipient,
