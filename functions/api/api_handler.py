@@ -13,7 +13,6 @@ from inbox_crm.aws_needs import (
     MEDIA_WRITE,
     META_APP_SECRET,
     PAGE_TOKENS,
-    PUBLISH_EVENTS,
     STORE_PAGE_TOKENS,
     TABLE_READ_WRITE,
     needs,
@@ -22,9 +21,7 @@ from inbox_crm.observability import logger, metrics, tracer
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
 # (The app secret signs debug_token calls when a channel is connected.)
-AWS_NEEDS = needs(
-    TABLE_READ_WRITE, PUBLISH_EVENTS, MEDIA_READ, MEDIA_WRITE, PAGE_TOKENS, STORE_PAGE_TOKENS, META_APP_SECRET
-)
+AWS_NEEDS = needs(TABLE_READ_WRITE, MEDIA_READ, MEDIA_WRITE, PAGE_TOKENS, STORE_PAGE_TOKENS, META_APP_SECRET)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

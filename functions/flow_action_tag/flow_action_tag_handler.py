@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from inbox_crm.aws_needs import PUBLISH_EVENTS, TABLE_READ_WRITE, needs
+from inbox_crm.aws_needs import TABLE_READ_WRITE, needs
 from inbox_crm.flow_action_handler import flow_action_handler
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
-AWS_NEEDS = needs(TABLE_READ_WRITE, PUBLISH_EVENTS)
+AWS_NEEDS = needs(TABLE_READ_WRITE)
 
 lambda_handler = flow_action_handler("add_tag", "remove_tag")

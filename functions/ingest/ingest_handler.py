@@ -14,13 +14,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inbox_crm.aws_needs import PUBLISH_EVENTS, TABLE_READ_WRITE, needs
+from inbox_crm.aws_needs import TABLE_READ_WRITE, needs
 from inbox_crm.channels.inbound_queue import from_message
 from inbox_crm.domain.ingest import ingest
 from inbox_crm.observability import logger, metrics, tracer
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
-AWS_NEEDS = needs(TABLE_READ_WRITE, PUBLISH_EVENTS)
+AWS_NEEDS = needs(TABLE_READ_WRITE)
 
 
 def process_record(record: SQSRecord) -> str:

@@ -16,8 +16,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from inbox_crm.aws_needs import PUBLISH_EVENTS, needs
 from inbox_crm.events import bus_entry, put_on_bus
 from inbox_crm.observability import logger, metrics, tracer
+
+# What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
+# Reading the stream is Lambda's poller (SAM adds its managed role), and so is sending a failed
+# batch's description to the on-failure queue (granted in template.yaml, not made by this code).
+AWS_NEEDS = needs(PUBLISH_EVENTS)
 
 OUTBOX_TYPE = "OutboxEvent"
 
