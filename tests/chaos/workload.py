@@ -100,10 +100,15 @@ class Api:
 
     def once(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = {"Authorization": f"Bearer {self.token}", **(kwargs.pop("headers", None) or {})}
-        return self.session.request(method, f"{self.stack.url}{path}", headers=headers, timeout=15, **kwargs)
+        # Generous: the local API is one sandbox, and a client that gives up early only queues more.
+        return self.session.request(method, f"{self.stack.url}{path}", headers=headers, timeout=60, **kwargs)
 
-    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response | None:
+    def call(
+        self, method: str, path: str, deadline: float | None = None, **kwargs: Any
+    ) -> requests.Response | None:
         for attempt in range(self.attempts):
+            if attempt and deadline is not None and time.monotonic() > deadline:
+                return None
             if attempt:
                 time.sleep(min(4.0, 0.25 * 2**attempt))
             try:
@@ -200,11 +205,13 @@ def _bus_events(stack: LocalStackClient, detail_type: str | None = None) -> list
         after = page["events"][-1]["seq"]
 
 
-def _queues_busy(stack: LocalStackClient) -> int:
+def _queue_depths(stack: LocalStackClient) -> dict[str, int]:
+    """Messages in each work queue (visible, in flight or delayed); dead-letter queues left out."""
     sqs = stack.aws("sqs")
-    busy = 0
+    depths = {}
     for url in sqs.list_queues().get("QueueUrls", []):
-        if "dead-letter" in url or url.endswith("-dlq") or "dlq" in url.rsplit("/", 1)[-1]:
+        name = url.rsplit("/", 1)[-1]
+        if "dead-letter" in name or "dlq" in name:
             continue
         attributes = sqs.get_queue_attributes(
             QueueUrl=url,
@@ -214,8 +221,14 @@ def _queues_busy(stack: LocalStackClient) -> int:
                 "ApproximateNumberOfMessagesDelayed",
             ],
         )["Attributes"]
-        busy += sum(int(value) for value in attributes.values())
-    return busy
+        depth = sum(int(value) for value in attributes.values())
+        if depth:
+            depths[name] = depth
+    return depths
+
+
+def _queues_busy(stack: LocalStackClient) -> int:
+    return sum(_queue_depths(stack).values())
 
 
 # ------------------------------------------------------------------------------------- phases
@@ -336,6 +349,7 @@ def _replies(api: Api, config: ChaosConfig, ledger: Ledger, deadline: float) -> 
             f"/v1/conversations/{_conversation_of(sender)}/messages",
             json={"text": text, **extra},
             headers={"Idempotency-Key": text},
+            deadline=deadline,
         )
         if reply is None:
             ledger.replies_refused += 1
@@ -348,7 +362,7 @@ def _replies(api: Api, config: ChaosConfig, ledger: Ledger, deadline: float) -> 
         else:
             record["status"] = f"http {reply.status_code}"
 
-    with ThreadPoolExecutor(4) as pool:
+    with ThreadPoolExecutor(2) as pool:  # two agents at work
         list(pool.map(send, jobs))
 
 
@@ -551,7 +565,7 @@ def _count(stack: LocalStackClient, api: Api, ledger: Ledger, settled: bool) -> 
                 never_made["broadcast"].append(contact_id)
 
     statuses = Counter(str(item.get("status")) for item in outbound)
-    backlog = _queues_busy(stack)  # messages still queued when counted (not settled: work unfinished)
+    backlog = _queue_depths(stack)  # still queued when counted (not settled: work unfinished, not lost)
     now = datetime.now(UTC)
     stuck = [
         item["message_id"]
