@@ -16,9 +16,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from inbox_crm import safe_json
 from inbox_crm.aws_needs import ENQUEUE_INBOUND, META_APP_SECRETS, needs
 from inbox_crm.channels.inbound_queue import enqueue
-from inbox_crm.channels.meta_webhook import parse_delivery
+from inbox_crm.channels.meta_webhook import parse_delivery, unreadable_delivery
 from inbox_crm.channels.signature import verify_handshake, verify_signature
 from inbox_crm.observability import logger, metrics, tracer
 from inbox_crm.secrets import meta_app_secrets, meta_verify_token
@@ -69,10 +70,11 @@ def handle_delivery(event: dict[str, Any]) -> dict[str, Any]:
         metrics.add_metric(name="WebhookSignatureRejected", unit=MetricUnit.Count, value=1)
         return _error(403, "signature_invalid", "The signature does not match the body")
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return _error(400, "malformed_json", "The body is not valid JSON")
-    units = parse_delivery(body, our_app_id=get_settings().meta_app_id)
+        units = parse_delivery(safe_json.loads(raw), our_app_id=get_settings().meta_app_id)
+    except safe_json.UnreadableJson as unreadable:
+        # Signed by Meta but unreadable: refusing it only makes Meta retry for days. Record it.
+        logger.warning("signed webhook body unreadable", extra={"reason": unreadable.code})
+        units = [unreadable_delivery(raw, unreadable.code)]
     enqueue(units, correlation_id=logger.get_correlation_id())
     metrics.add_metric(name="WebhookUnitsQueued", unit=MetricUnit.Count, value=len(units))
     logger.info("webhook delivery queued", extra={"units": len(units)})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 
 import pytest
 
@@ -165,3 +167,107 @@ def test_openapi_document_lists_the_routes_with_error_models(api: ApiClient) -> 
     assert set(post["responses"]) >= {"201", "403", "409", "422"}
     assert post["responses"]["409"]["content"]["application/json"]["schema"]["$ref"].endswith("ErrorBody")
     assert "/v1/me" in spec["paths"]
+
+
+# ------------------------------------------------------------------ bad input on every route (issue 10)
+
+
+def _routes(api: ApiClient) -> list[tuple[str, str]]:
+    """Every documented route, its path parameters filled with a well-formed id of nothing."""
+    spec = api.get("/v1/openapi.json", as_=None).json()
+    return [
+        (method.upper(), re.sub(r"\{[^}]+\}", "ctc_01jdx0000000000000000000", path))
+        for path, operations in spec["paths"].items()
+        for method in operations
+    ]
+
+
+BAD_BODIES = {
+    "invalid-utf8": b'{"name": "caf\xe9", "text": "\xff\xfe"}',
+    "deep-array": b"[" * 100_000 + b"]" * 100_000,
+    "deep-object": b'{"a":' * 40 + b"1" + b"}" * 40,
+    "too-large": b'{"name": "' + b"x" * (8 * 1024 * 1024) + b'"}',
+    "lone-surrogates": b'{"name": "\\ud83d", "text": "\\udc00", "first_name": "\\ud800", "\\udfff": 1}',
+    "empty": b"",
+    "null": b"null",
+    "array": b"[]",
+    "number": b"1e999999",
+    "not-json": b"{'single': 'quotes'}",
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_BODIES))
+def test_every_route_answers_bad_bodies_with_a_typed_4xx(api: ApiClient, kind: str) -> None:
+    answered: dict[str, tuple[int, str]] = {}
+    for method, path in _routes(api):
+        reply = api.call(
+            method, path, raw_body=BAD_BODIES[kind], headers={"content-type": "application/json"}
+        )
+        code = reply.json()["error"]["code"] if reply.status >= 400 else ""
+        answered[f"{method} {path}"] = (reply.status, code)
+    bad = {
+        route: answer for route, answer in answered.items() if not 400 <= answer[0] < 500 and answer[0] != 200
+    }
+    assert not bad, bad
+    # Bodies refused before routing get the same answer on every route that takes a body.
+    expected = {
+        "invalid-utf8": (400, "invalid_utf8"),
+        "deep-array": (400, "too_deep"),
+        "deep-object": (400, "too_deep"),
+        "too-large": (413, "payload_too_large"),
+        "lone-surrogates": (422, "validation_failed"),
+    }.get(kind)
+    if expected:
+        takes_body = [
+            answer for route, answer in answered.items() if route.split()[0] in {"POST", "PUT", "PATCH"}
+        ]
+        assert set(takes_body) == {expected}
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [("text/html", b"<script>alert(1)</script>"), ("application/xml", b"<a/>"), ("", b"{}")],
+)
+def test_every_route_refuses_a_wrong_content_type(api: ApiClient, content_type: str, body: bytes) -> None:
+    for method, path in _routes(api):
+        if method in {"POST", "PUT", "PATCH"}:
+            reply = api.call(method, path, raw_body=body, headers={"content-type": content_type})
+            assert (reply.status, reply.json()["error"]["code"]) == (415, "unsupported_media_type"), path
+
+
+def test_odd_path_and_query_values_are_a_4xx(api: ApiClient) -> None:
+    odd_ids = ["a" * 3000, "%ff%fe", "..%2F..", "ctc_' OR 1=1 --", " "]
+    for method, path in _routes(api):
+        if method != "GET":
+            continue
+        for odd in odd_ids:
+            reply = api.get(path.replace("ctc_01jdx0000000000000000000", odd))
+            assert 400 <= reply.status < 500 or reply.status == 200, (path, odd, reply.status, reply.text)
+        reply = api.get(path, query={"limit": "-1", "cursor": "\x00%%%", "q": "x" * 5000, "status": "¿?"})
+        assert 400 <= reply.status < 500 or reply.status == 200, (path, reply.status, reply.text)
+
+
+def test_an_unexpected_error_is_our_500_with_a_correlation_id(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inbox_crm.api import routes_me
+    from inbox_crm.observability import logger
+
+    log = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", log)
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("the table is on fire")
+
+    monkeypatch.setattr(routes_me, "load_membership", broken)
+    reply = api.get("/v1/me")
+    assert reply.status == 500
+    error = reply.json()["error"]
+    assert error["code"] == "internal_error"
+    assert "on fire" not in reply.text  # internals stay in the log
+    correlation_id = error["details"]["correlation_id"]
+    assert correlation_id
+    logged = [json.loads(line) for line in log.getvalue().splitlines() if line.startswith("{")]
+    [record] = [line for line in logged if line.get("correlation_id") == correlation_id]
+    assert "RuntimeError: the table is on fire" in record["exception"]
+    assert "Traceback" in record["exception"] or "routes_me.py" in record["exception"]

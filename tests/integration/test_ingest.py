@@ -330,3 +330,39 @@ def test_standby_is_stored_without_automation(registered: World) -> None:
     assert [e.name for e in result.events] == ["IdentityCreated"]
     [message] = _messages(_only_conversation().conversation_id)
     assert message.standby is True
+
+
+# ------------------------------------------------------------------ oversized units (issue 10)
+
+
+def test_an_oversized_text_is_stored_cut_and_marked_not_dead_lettered(registered: World) -> None:
+    # A unit that did not come through the webhook's cut (an old queued message, a replay).
+    text = "¿Envían a Mérida? " + "🌮" * 300_000
+    result = ingest(unit(text=text))
+    assert result.outcome == "stored"
+    [message] = _messages(_only_conversation().conversation_id)
+    assert message.truncated is True
+    assert message.text
+    assert text.startswith(message.text)
+    assert len(message.text) < len(text)
+    # the redelivery is a duplicate, as for any other message
+    assert ingest(unit(text=text)).outcome == "duplicate"
+
+
+def test_payloads_too_deep_or_too_many_are_cut_and_the_message_kept(registered: World) -> None:
+    deep: dict = {"leaf": "x"}
+    for _ in range(60):
+        deep = {"nested": deep}
+    many = [{"type": "file", "url": f"https://example.com/{n}"} for n in range(20_000)]
+    result = ingest(unit(text="hola", postback={"title": "Sí", "payload": deep}, attachments=many))
+    assert result.outcome == "stored"
+    [message] = _messages(_only_conversation().conversation_id)
+    assert message.truncated is True
+    assert message.text == "hola"
+
+
+def test_a_unit_with_an_absurd_id_is_recorded_for_operators(registered: World) -> None:
+    result = ingest(unit(customer_id="7" * 600_000, text="hola"))
+    assert result.outcome in ("unrouted", "recorded")
+    assert {item.reason for item in _items(UnroutedDelivery)} == {"oversized_id"}
+    assert _items(Conversation) == []

@@ -108,11 +108,56 @@ def test_base64_encoded_bodies_are_decoded_before_verification(inbox: Pipeline) 
     assert lambda_handler(event, lambda_context())["statusCode"] == 200
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe garbage", b""])
-def test_malformed_signed_bodies_are_a_clear_4xx(inbox: Pipeline, raw: bytes) -> None:
+def _recorded() -> dict[str, str]:
+    """Recorded unusable deliveries: delivery id -> reason."""
+    from inbox_crm.store.models import InboxItem, UnroutedDelivery
+
+    return {item.delivery_id: item.reason for item in InboxItem.scan() if isinstance(item, UnroutedDelivery)}
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "unreadable:malformed_json"),
+        (b"\xff\xfe garbage", "unreadable:invalid_utf8"),
+        (b"", "unreadable:malformed_json"),
+        (b"[" * 100_000 + b"]" * 100_000, "unreadable:too_deep"),
+        (b'{"object":"page","entry":' + b'{"a":' * 40 + b"1" + b"}" * 41, "unreadable:too_deep"),
+    ],
+    ids=["not-json", "not-utf8", "empty", "deep-array", "deep-object"],
+)
+def test_signed_bodies_we_cannot_read_are_acknowledged_and_recorded(
+    inbox: Pipeline, raw: bytes, reason: str
+) -> None:
+    # Refusing a validly signed body only makes Meta retry it for days: answer 200, keep a record.
     reply = inbox.post(raw=raw)
-    assert reply.status == 400
-    assert json.loads(reply.text)["error"]["code"] in {"malformed_json", "malformed_body"}
+    assert (reply.status, reply.text) == (200, "EVENT_RECEIVED")
+    assert not any(result["batchItemFailures"] for result in inbox.drain())
+    recorded = _recorded()
+    assert list(recorded.values()) == [reason]
+    # Meta's retry of the same body is recorded once
+    assert inbox.post(raw=raw).status == 200
+    inbox.drain()
+    assert _recorded() == recorded
+
+
+@pytest.mark.parametrize("size", [1_000_000, 1_100_000])
+def test_an_oversized_text_is_stored_cut_and_marked(inbox: Pipeline, api: ApiClient, size: int) -> None:
+    body = sample("messenger/text.json")
+    text = "Hola ñandú 👋 " + "x" * size
+    body["entry"][0]["messaging"][0]["message"]["text"] = text
+    reply = inbox.post(body)
+    assert reply.status == 200, reply.text
+    queued = [message["body"] for message in inbox.take_queued()]
+    assert len(queued) == 1
+    assert len(queued[0].encode("utf-8")) <= 256 * 1024  # fits SQS's classic message limit
+    inbox.ingest_bodies(queued)  # asserts that no record failed
+    [conversation] = conversations(api)
+    [message] = messages(api, conversation["id"])
+    assert message["truncated"] is True
+    assert text.startswith(message["text"])
+    assert 4096 < len(message["text"]) < len(text)
+    assert [event.name for event in inbox.events("MessageReceived")] == ["MessageReceived"]
 
 
 def test_oversize_body_is_413(inbox: Pipeline) -> None:

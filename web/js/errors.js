@@ -30,6 +30,8 @@ export function describeError(error) {
     case 422:
     case 400:
       return t('errors.invalid');
+    case 413:
+      return t('errors.too_large');
     case 429:
       return t('errors.rate_limited');
     default:

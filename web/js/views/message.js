@@ -150,6 +150,7 @@ function dataChips(message) {
     chips.push(url ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: label }) : label);
   }
   if (message.standby) chips.push(t('message.standby'));
+  if (message.truncated) chips.push(t('message.truncated'));
   return chips;
 }
 

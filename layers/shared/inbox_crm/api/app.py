@@ -6,6 +6,7 @@ HTTP statuses with the body ``{"error": {"code", "message", "details"}}``.
 
 from __future__ import annotations
 
+import base64
 from http import HTTPStatus
 from typing import Any
 
@@ -16,13 +17,18 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
-from inbox_crm import errors
+from inbox_crm import errors, safe_json
 from inbox_crm.api.errors_doc import error_response
+from inbox_crm.observability import logger
 
 API_TITLE = "Inbox CRM API"
 API_VERSION = "1.0.0"
 
 app = APIGatewayHttpResolver(enable_validation=True)
+
+# Bodies are small JSON; an upload carries its file as base64 (5 MB of file: ~6.7 MB of body).
+MAX_BODY_BYTES = 1024 * 1024
+_BODY_LIMITS = {"/v1/uploads": 7 * 1024 * 1024}
 
 _STATUS_BY_ERROR: dict[type[errors.DomainError], HTTPStatus] = {
     errors.InvalidInput: HTTPStatus.BAD_REQUEST,
@@ -73,15 +79,62 @@ def _not_json() -> Response[str]:
     )
 
 
+@app.exception_handler(Exception)
+def _unexpected(error: Exception) -> Response[str]:
+    """The catch-all: a bug or an outage answers our 500 body, never API Gateway's bare one. The
+    correlation id (the request id) is in the body and in the log line with the stack trace."""
+    correlation_id = logger.get_correlation_id()
+    logger.exception("unexpected error in the API", extra={"error": type(error).__name__})
+    return error_response(
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "Something went wrong on our side; quote the correlation id if it persists",
+        {"correlation_id": correlation_id},
+    )
+
+
 def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The API's entry: refuse non-JSON bodies before Powertools parses them (a multipart body
-    without a boundary is a 500 inside its validation), then route."""
+    """The API's entry: refuse bodies Powertools would crash on (not JSON, not UTF-8, too large, too
+    deep, lone surrogates) with our 4xx, then route; anything unexpected is our 500."""
+    try:
+        refusal, event = _checked_body(event)
+        return _as_lambda(refusal) if refusal is not None else app.resolve(event, context)
+    except Exception as error:  # outside a route (the checks, Powertools itself): same answer
+        return _as_lambda(_unexpected(error))
+
+
+def _checked_body(event: dict[str, Any]) -> tuple[Response[str] | None, dict[str, Any]]:
+    """(a refusal, or None and the event with its body decoded for Powertools)."""
+    body = event.get("body")
+    if body in (None, ""):
+        return None, event
+    text = str(body)
+    raw = base64.b64decode(text) if event.get("isBase64Encoded") else text.encode("utf-8", "surrogatepass")
+    limit = _BODY_LIMITS.get(event.get("rawPath", ""), MAX_BODY_BYTES)
+    if len(raw) > limit:
+        return error_response(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            "payload_too_large",
+            f"The body is larger than {limit} bytes",
+            {"max_bytes": limit},
+        ), event
     method = (event.get("requestContext") or {}).get("http", {}).get("method", "")
-    if event.get("body") not in (None, "") and method in {"POST", "PUT", "PATCH"}:
-        content_type = (event.get("headers") or {}).get("content-type", "")
-        if content_type.split(";")[0].strip().lower() != "application/json":
-            return _as_lambda(_not_json())
-    return app.resolve(event, context)
+    if method not in {"POST", "PUT", "PATCH"}:
+        return None, event
+    content_type = (event.get("headers") or {}).get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        return _not_json(), event
+    try:
+        value = safe_json.loads(raw)
+    except safe_json.UnreadableJson as unreadable:
+        return error_response(HTTPStatus.BAD_REQUEST, unreadable.code, unreadable.message), event
+    where = safe_json.lone_surrogate_at(value)
+    if where is not None:
+        detail = {"loc": where, "msg": "text contains an invalid unicode character", "type": "value_error"}
+        return error_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY, "validation_failed", "Some fields are invalid", [detail]
+        ), event
+    return None, {**event, "body": raw.decode("utf-8"), "isBase64Encoded": False}
 
 
 def _as_lambda(response: Response[str]) -> dict[str, Any]:

@@ -26,13 +26,15 @@ def error_responses(*statuses: int) -> dict[int, Any]:
         404: "Unknown id, or another workspace's",
         409: "Conflicts with the current state",
         412: "Stale version",
+        413: "The body is too large",
         415: "Unsupported content type",
         422: "Invalid input; details name the failing fields",
+        500: "Unexpected error; details.correlation_id identifies the request in our logs",
         503: "A dependency (Meta) could not be asked; try again later",
     }
     return {
         status: {"description": descriptions[status], "content": {"application/json": {"model": ErrorBody}}}
-        for status in statuses
+        for status in (*statuses, 500)  # every route may answer the catch-all's 500
     }
 
 

@@ -106,6 +106,7 @@ def message_out(message: Message, conversation: Conversation) -> MessageOut:
         ],
         deleted=bool(message.deleted),
         standby=bool(message.standby),
+        truncated=bool(message.truncated),
         status=_effective_status(message, conversation),
         status_history=[
             StatusChangeOut.model_validate({**change, "at": _as_time(change.get("at"))})

@@ -172,6 +172,7 @@ class MessageOut(BaseModel):
     edits: list[EditOut] = Field(default_factory=list)
     deleted: bool = False
     standby: bool = False
+    truncated: bool = Field(False, description="Too large as sent: the text or payload was cut to fit")
     status: str | None = None
     status_history: list[StatusChangeOut] = Field(default_factory=list)
     error_code: str | None = None

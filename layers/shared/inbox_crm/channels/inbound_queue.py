@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from inbox_crm.aws import client
-from inbox_crm.channels.units import InboundUnit
+from inbox_crm.channels.units import InboundUnit, fit_unit
 from inbox_crm.settings import get_settings
 
 _BATCH_LIMIT = 10
@@ -29,6 +29,8 @@ def _digest(value: str) -> str:
 
 
 def to_message(unit: InboundUnit, correlation_id: str | None) -> dict[str, Any]:
+    # An oversized unit is cut here, so the SQS message fits and ingestion can store it.
+    unit = fit_unit(unit)
     body = {"unit": unit.model_dump(mode="json", exclude_defaults=True), "correlation_id": correlation_id}
     return {
         "MessageBody": json.dumps(body, ensure_ascii=False, separators=(",", ":")),

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
@@ -40,6 +39,7 @@ from inbox_crm.channels.units import (
     UnitStatus,
 )
 from inbox_crm.observability import logger
+from inbox_crm.safe_json import LONE_SURROGATE
 
 __all__ = ["MAX_READABLE_KEY_LENGTH", "UNKNOWN_TIME_MS", "message_dedupe_key", "parse_delivery"]
 
@@ -60,8 +60,7 @@ _SECONDS_BELOW = 10**11  # a fallback epoch below this is in seconds, not millis
 _STATUSES = frozenset({"sent", "delivered", "read", "played", "failed", "deleted"})
 _COMMENT_VERBS = frozenset({"add", "edited", "remove"})
 _MESSAGING_ARRAYS = (("messaging", False), ("standby", True))
-# json.loads pairs escaped surrogates, so any surrogate code point left in a str is a lone one.
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_SURROGATE = LONE_SURROGATE
 
 
 class _Unusable(Exception):
@@ -106,6 +105,12 @@ def parse_delivery(body: Any, *, our_app_id: str | None) -> list[InboundUnit]:
     except Exception as error:  # the last resort: a delivery is never refused for its shape
         logger.exception("meta delivery parser failed", extra={"error": type(error).__name__})
         return [_unusable(_delivery_source(body), body, f"parse_error:{type(error).__name__}")]
+
+
+def unreadable_delivery(raw: bytes, reason: str) -> InboundUnit:
+    """The UNUSABLE unit of a validly signed body that is not readable JSON (not UTF-8, malformed,
+    nested too deep): recorded for operators, and the same for every redelivery of those bytes."""
+    return _unusable(_delivery_source(None), hashlib.sha256(raw).hexdigest(), f"unreadable:{reason}")
 
 
 def message_dedupe_key(platform: Platform, account_id: str, message_id: str) -> str:

@@ -8,10 +8,13 @@ serialisable, and has a ``dedupe_key`` that is the same every time Meta redelive
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from inbox_crm import safe_json
 
 Platform = Literal["messenger", "instagram", "whatsapp"]
 
@@ -126,6 +129,7 @@ class InboundUnit(BaseModel):
     object_type: str | None = None  # UNUSABLE: Meta's object
     field: str | None = None  # UNUSABLE: the field / event key we did not handle
     reason: str | None = None  # UNUSABLE: why
+    truncated: bool = False  # too large (or too deep) as sent: content cut to fit (fit_unit)
 
     @property
     def conversation_key(self) -> str:
@@ -137,3 +141,119 @@ class InboundUnit(BaseModel):
     @property
     def user_originated(self) -> bool:
         return self.kind in USER_ORIGINATED and not (self.comment is not None and self.comment.from_page)
+
+
+# ------------------------------------------------------------------ oversized units
+
+# One unit's JSON. It must fit an SQS message (256 KB), an EventBridge entry (256 KB) and, with the
+# message's other attributes and a history of edits (each keeps the previous text), a DynamoDB item
+# (400 KB). Meta's own text limits (2,000 characters on Messenger, 4,096 on WhatsApp: 16 KB of UTF-8
+# at most) are well below it: only abuse or a bug is cut.
+MAX_UNIT_BYTES = 32 * 1024
+# DynamoDB maps nest at most 32 levels; a unit's payloads sit one level deeper in the message item.
+MAX_UNIT_DEPTH = 30
+# Ids are never cut (a cut id is another id, and strings are never cut below this length): a unit
+# with a longer id is recorded for operators instead. Meta's ids are under 100 characters.
+MAX_ID_CHARS = 512
+_IDS = (
+    "account_id",
+    "entry_id",
+    "customer_id",
+    "customer_bsuid",
+    "customer_username",
+    "platform_message_id",
+    "dedupe_key",
+    "reply_to_message_id",
+    "new_customer_id",
+)
+_NESTED_IDS = (
+    ("edit", "target_message_id"),
+    ("reaction", "target_message_id"),
+    ("comment", "comment_id"),
+    ("comment", "post_id"),
+    ("comment", "parent_id"),
+)
+# Payloads a unit can do without, dropped (largest first) if cutting strings was not enough.
+_DROPPABLE = (
+    "attachments",
+    "errors",
+    "interactive",
+    "postback",
+    "referral",
+    "reply_to_story",
+    "quick_reply_payload",
+    "customer_name",
+    "echo_metadata",
+)
+
+
+def fit_unit(unit: InboundUnit) -> InboundUnit:
+    """The unit itself when it fits, else a copy cut to fit and marked ``truncated``: containers
+    nested too deep are dropped, the longest strings are halved until it fits (never below
+    MAX_ID_CHARS characters, so no id is touched), then whole payloads go, largest first. Never
+    drops the unit: one whose ids are absurdly long becomes an UNUSABLE unit, recorded for operators."""
+    data = unit.model_dump(mode="json", exclude_defaults=True)
+    if _size(data) <= MAX_UNIT_BYTES and safe_json.depth(data) <= MAX_UNIT_DEPTH:
+        return unit
+    ids = [data.get(key) for key in _IDS] + [(data.get(key) or {}).get(name) for key, name in _NESTED_IDS]
+    if any(isinstance(value, str) and len(value) > MAX_ID_CHARS for value in ids):
+        return _unusable_oversized(unit)
+    data = _prune(data, MAX_UNIT_DEPTH)
+    limit = max((len(text) for text in _strings(data)), default=0)
+    while _size(data) > MAX_UNIT_BYTES and limit > MAX_ID_CHARS:
+        limit = max(limit // 2, MAX_ID_CHARS)
+        data = _cut(data, limit)
+    for key in sorted((key for key in _DROPPABLE if key in data), key=lambda key: -_size(data[key])):
+        if _size(data) <= MAX_UNIT_BYTES:
+            break
+        del data[key]
+    return InboundUnit.model_validate({**data, "truncated": True})
+
+
+def _unusable_oversized(unit: InboundUnit) -> InboundUnit:
+    return InboundUnit(
+        kind=UnitKind.UNUSABLE,
+        platform=unit.platform,
+        account_id=unit.account_id[:MAX_ID_CHARS],
+        timestamp_ms=unit.timestamp_ms,
+        dedupe_key=unit.dedupe_key[:MAX_ID_CHARS],
+        object_type=unit.object_type,
+        field=unit.field or unit.kind.value,
+        reason="oversized_id",
+        truncated=True,
+    )
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+def _cut(value: Any, limit: int) -> Any:
+    if isinstance(value, str):
+        return value[:limit]
+    if isinstance(value, dict):
+        return {key: _cut(item, limit) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_cut(item, limit) for item in value]
+    return value
+
+
+def _prune(value: Any, levels: int) -> Any:
+    """The value with containers nested more than ``levels`` deep dropped (None)."""
+    if isinstance(value, dict | list) and levels <= 0:
+        return None
+    if isinstance(value, dict):
+        return {key: _prune(item, levels - 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_prune(item, levels - 1) for item in value]
+    return value

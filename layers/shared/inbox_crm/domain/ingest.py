@@ -19,7 +19,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from inbox_crm.channels.units import InboundUnit, UnitKind
+from inbox_crm.channels.units import InboundUnit, UnitKind, fit_unit
 from inbox_crm.events import DomainEvent, stage
 from inbox_crm.ids import stable_id
 from inbox_crm.observability import logger
@@ -91,6 +91,7 @@ def message_id_for(platform: str, account_id: str, platform_message_id: str) -> 
 
 
 def ingest(unit: InboundUnit, correlation_id: str | None = None) -> IngestResult:
+    unit = fit_unit(unit)  # the queue path already cut it; anything else too large is cut here
     route = resolve_route(unit.platform, unit.account_id) if unit.platform and unit.account_id else None
     if unit.kind in (UnitKind.UNUSABLE, UnitKind.ACCOUNT_ERROR):
         return _record_for_operators(unit, unit.reason or unit.kind.value, route)
@@ -265,6 +266,7 @@ def _new_message(
         reply_to=unit.reply_to_message_id,
         deleted=deleted,
         standby=unit.standby,
+        truncated=unit.truncated or None,
         created_at=utcnow(),
     )
     if direction == "outbound":
@@ -654,7 +656,8 @@ def _apply_edit(context: _Context) -> IngestResult:
     if any(int(edit.get("num_edit", 0)) >= number for edit in edits):
         return IngestResult("duplicate")
     edits.append(compact({"previous_text": message.text, "num_edit": number, "at": unit.timestamp_ms}))
-    message.update(actions=[_set_or_remove(Message.text, unit.edit.text), Message.edits.set(edits)])
+    cut = [Message.truncated.set(True)] if unit.truncated else []
+    message.update(actions=[_set_or_remove(Message.text, unit.edit.text), Message.edits.set(edits), *cut])
     return IngestResult("updated")
 
 

@@ -273,6 +273,7 @@ class Message(InboxItem, discriminator="Message"):
     edits: ListAttribute[Any] = ListAttribute(null=True)
     deleted = BooleanAttribute(default=False)
     standby = BooleanAttribute(default=False)
+    truncated = BooleanAttribute(null=True)  # too large as sent: stored cut to fit (channels/units.py)
     # outbound: scheduled | queued | sending | unknown | sent | delivered | read | failed | cancelled
     # (docs/ARCHITECTURE.md "Sending: every send ends in a known state")
     status = UnicodeAttribute(null=True)
