@@ -1,7 +1,7 @@
 // API errors in the user's language. The server's own message is kept for what we cannot name.
 import { t } from './i18n.js';
 
-// Codes that say more than their status (membership, channel proof).
+// Codes that say more than their status (membership, channel proof, refused uploads).
 const CODED = new Set([
   'not_a_member',
   'member_disabled',
@@ -9,6 +9,9 @@ const CODED = new Set([
   'channel_unavailable',
   'channel_already_connected',
   'unavailable',
+  'upload_active_content',
+  'upload_type_mismatch',
+  'upload_type_not_allowed',
 ]);
 
 export function describeError(error) {

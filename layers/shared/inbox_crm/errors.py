@@ -66,6 +66,12 @@ class Unavailable(DomainError):
     code = "unavailable"
 
 
+class Unprocessable(DomainError):
+    """Well-formed input we will not take (answered 422); subclasses name a precise code."""
+
+    code = "unprocessable"
+
+
 class PreconditionFailed(DomainError):
     code = "precondition_failed"
 

@@ -39,6 +39,7 @@ _STATUS_BY_ERROR: dict[type[errors.DomainError], HTTPStatus] = {
     errors.PreconditionFailed: HTTPStatus.PRECONDITION_FAILED,
     errors.IdempotencyKeyReused: HTTPStatus.UNPROCESSABLE_ENTITY,
     errors.Unavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+    errors.Unprocessable: HTTPStatus.UNPROCESSABLE_ENTITY,
 }
 
 

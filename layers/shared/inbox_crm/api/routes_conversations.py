@@ -84,7 +84,7 @@ def _attachment_out(stored: dict[str, Any]) -> AttachmentOut:
     if key:
         from inbox_crm.domain.media import presigned_download
 
-        attachment.download_url = presigned_download(key)
+        attachment.download_url = presigned_download(key, filename=attachment.filename or attachment.title)
     return attachment
 
 

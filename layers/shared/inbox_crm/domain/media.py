@@ -12,8 +12,10 @@ import base64
 import binascii
 import mimetypes
 import re
+import unicodedata
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from inbox_crm.aws import client
 from inbox_crm.channels.graph import GraphClient
@@ -24,6 +26,8 @@ from inbox_crm.secrets import page_token
 from inbox_crm.settings import get_settings
 from inbox_crm.store.models import Conversation, Message, Upload
 from inbox_crm.timeutil import utcnow
+
+from .file_types import checked_type
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # API Gateway and Lambda payload limits leave room for ~5 MB base64
 DOWNLOAD_LINK_SECONDS = 3600
@@ -38,12 +42,27 @@ def _bucket() -> str:
     return bucket
 
 
-def presigned_download(key: str, seconds: int = DOWNLOAD_LINK_SECONDS) -> str:
-    return str(
-        client("s3").generate_presigned_url(
-            "get_object", Params={"Bucket": _bucket(), "Key": key}, ExpiresIn=seconds
-        )
-    )
+def presigned_download(key: str, seconds: int = DOWNLOAD_LINK_SECONDS, filename: str | None = None) -> str:
+    """A link that always downloads the file (``Content-Disposition: attachment``), under its own
+    name: a customer's or agent's file is never rendered inline, so an HTML file cannot run as a
+    page of the bucket's origin."""
+    params = {"Bucket": _bucket(), "Key": key, "ResponseContentDisposition": attachment_disposition(filename)}
+    return str(client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=seconds))
+
+
+def attachment_disposition(filename: str | None) -> str:
+    """RFC 6266: an ASCII fallback name for old clients and the exact UTF-8 name (RFC 5987)."""
+    name = display_name(filename or "file")
+    fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    fallback = re.sub(r'["\\]+', "_", fallback).strip() or "file"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def display_name(filename: str) -> str:
+    """The name as the person wrote it (accents, spaces), minus any path and control characters."""
+    name = re.split(r"[\\/]", unicodedata.normalize("NFC", filename))[-1]
+    name = "".join(char for char in name if unicodedata.category(char)[0] != "C").strip()
+    return name.strip(".") or "file"
 
 
 def copy_message_media(
@@ -94,23 +113,28 @@ def store_upload(
         raise InvalidInput(
             "The file is larger than 5 MB", {"fields": ["data"], "max_bytes": MAX_UPLOAD_BYTES}
         )
+    name = display_name(filename)
+    content_type = checked_type(content_type, body, guessed=mimetypes.guess_type(name)[0])
     upload_id = new_id("upl")
-    safe = _SAFE_NAME.sub("_", filename).strip("._") or "file"
+    safe = _SAFE_NAME.sub("_", name).strip("._") or "file"  # the storage key stays plain ASCII
     key = f"uploads/{workspace_id}/{upload_id}/{safe}"
-    client("s3").put_object(Bucket=_bucket(), Key=key, Body=body, ContentType=content_type)
+    s3_name = attachment_disposition(name)
+    client("s3").put_object(
+        Bucket=_bucket(), Key=key, Body=body, ContentType=content_type, ContentDisposition=s3_name
+    )
     Upload(
         *Upload.key(workspace_id, upload_id),
         upload_id=upload_id,
         storage_key=key,
-        filename=safe,
+        filename=name,
         content_type=content_type,
         size=len(body),
         uploaded_by=user_id,
         created_at=utcnow(),
     ).save()
     kind = _attachment_type(content_type)
-    url = presigned_download(key, int(UPLOAD_LINK.total_seconds()))
-    return {"id": upload_id, "url": url, "type": kind, "filename": safe, "size": len(body)}
+    url = presigned_download(key, int(UPLOAD_LINK.total_seconds()), name)
+    return {"id": upload_id, "url": url, "type": kind, "filename": name, "size": len(body)}
 
 
 def _attachment_type(content_type: str) -> str:
