@@ -236,3 +236,12 @@ def test_a_recipient_is_sent_only_once_meta_accepted_its_message(
     assert statuses == ["sent", "sent", "skipped", "unknown"]
     assert _progress(api, broadcast_id) == ("done", {"sent": 2, "failed": 0, "skipped": 1})
     assert len(_sends(graph)) == 3  # the unknown one is not sent again by itself
+
+
+def test_broadcasts_are_listed_newest_first(api: ApiClient, tagged: dict[str, object]) -> None:
+    # Created within a few milliseconds: id order must still be creation order (issue 10).
+    later = (utcnow() + timedelta(hours=2)).isoformat()
+    body = {"tag_id": tagged["tag"], "channel": "whatsapp", "text": "hola", "send_at": later}
+    created = [api.post("/v1/broadcasts", {**body, "name": f"B{n}"}).json()["id"] for n in range(8)]
+    listed = api.get("/v1/broadcasts").json()["items"]
+    assert [item["id"] for item in listed] == created[::-1]

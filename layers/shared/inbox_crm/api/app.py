@@ -7,6 +7,7 @@ HTTP statuses with the body ``{"error": {"code", "message", "details"}}``.
 from __future__ import annotations
 
 import base64
+import binascii
 from http import HTTPStatus
 from typing import Any
 
@@ -110,7 +111,11 @@ def _checked_body(event: dict[str, Any]) -> tuple[Response[str] | None, dict[str
     if body in (None, ""):
         return None, event
     text = str(body)
-    raw = base64.b64decode(text) if event.get("isBase64Encoded") else text.encode("utf-8", "surrogatepass")
+    try:
+        raw = base64.b64decode(text, validate=True) if event.get("isBase64Encoded") else text.encode()
+    except (binascii.Error, UnicodeEncodeError):
+        refusal = error_response(HTTPStatus.BAD_REQUEST, "malformed_body", "The body could not be decoded")
+        return refusal, event
     limit = _BODY_LIMITS.get(event.get("rawPath", ""), MAX_BODY_BYTES)
     if len(raw) > limit:
         return error_response(
