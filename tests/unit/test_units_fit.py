@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from inbox_crm.channels.inbound_queue import to_message
@@ -26,7 +26,8 @@ def _message(**fields: object) -> InboundUnit:
 
 
 def _size(unit: InboundUnit) -> int:
-    return len(json.dumps(unit.model_dump(mode="json", exclude_defaults=True), ensure_ascii=False).encode())
+    dumped = unit.model_dump(mode="json", exclude_defaults=True)
+    return len(json.dumps(dumped, ensure_ascii=False, separators=(",", ":")).encode())  # as queued
 
 
 def test_a_unit_that_fits_is_returned_as_is() -> None:
@@ -40,6 +41,7 @@ def test_a_unit_that_fits_is_returned_as_is() -> None:
     text=st.text(min_size=1, max_size=20).map(lambda piece: piece * 4000),
     captions=st.integers(min_value=0, max_value=300),
 )
+@example(text="0\r\x80" * 4000, captions=46)  # escaped control characters, measured with the mark
 def test_whatever_is_too_large_is_cut_to_fit_and_the_ids_stay(text: str, captions: int) -> None:
     attachments = [{"type": "image", "media_id": f"m{n}", "caption": "ñ" * 300} for n in range(captions)]
     unit = _message(text=text, attachments=attachments)

@@ -198,7 +198,7 @@ def fit_unit(unit: InboundUnit) -> InboundUnit:
     ids = [data.get(key) for key in _IDS] + [(data.get(key) or {}).get(name) for key, name in _NESTED_IDS]
     if any(isinstance(value, str) and len(value) > MAX_ID_CHARS for value in ids):
         return _unusable_oversized(unit)
-    data = _prune(data, MAX_UNIT_DEPTH)
+    data = {**_prune(data, MAX_UNIT_DEPTH), "truncated": True}  # measured with its mark
     limit = max((len(text) for text in _strings(data)), default=0)
     while _size(data) > MAX_UNIT_BYTES and limit > MAX_ID_CHARS:
         limit = max(limit // 2, MAX_ID_CHARS)
@@ -207,7 +207,7 @@ def fit_unit(unit: InboundUnit) -> InboundUnit:
         if _size(data) <= MAX_UNIT_BYTES:
             break
         del data[key]
-    return InboundUnit.model_validate({**data, "truncated": True})
+    return InboundUnit.model_validate(data)
 
 
 def _unusable_oversized(unit: InboundUnit) -> InboundUnit:
