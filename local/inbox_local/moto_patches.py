@@ -8,6 +8,12 @@ minutes and gigabytes). Here every backend operation takes one lock, so each req
 in DynamoDB, and transactions check all conditions before writing anything and keep a backup of
 only the items they touch.
 
+moto's Query walks `Table.all_items()`, which sorts every item of the table, for every Query, even
+one on the base table's partition key: a Query cost O(n log n) in the table size, so the local stack
+slowed down as its table grew (the outbox alone adds several items per message). A base-table Query
+now reads its partition only, and an index Query filters the unsorted items (moto sorts the matches
+itself afterwards), as DynamoDB reads only the partition asked for.
+
 SQS: every SendMessage reads the queue's attributes to see whether it deduplicates by content, and
 moto computes all attributes, including the approximate counts that walk every message: a 1000-unit
 webhook batch cost O(n²). The cheap attributes are answered directly; the rest on demand.
@@ -197,7 +203,51 @@ def set_write_observer(observer: Any) -> None:
 
 def apply_moto_patches() -> None:
     _make_sqs_sends_cheap()
+    _make_dynamodb_queries_read_one_partition()
     _make_dynamodb_atomic()
+
+
+_QUERY_SCOPE = threading.local()
+
+
+def _make_dynamodb_queries_read_one_partition() -> None:
+    import inspect
+
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table, "_inbox_partition_queries", False):
+        return
+    original_query = Table.query
+    original_all_items = Table.all_items
+    signature = inspect.signature(original_query)
+
+    def all_items(self: Any) -> Any:
+        scope = getattr(_QUERY_SCOPE, "scope", None)
+        if scope is None or scope[0] is not self:
+            return original_all_items(self)
+        _, hash_key, index_name = scope
+        if index_name:
+            # Every item is a candidate; the query matches the index keys and sorts the matches.
+            if not self.range_key_attr:
+                return list(self.items.values())
+            return [item for partition in self.items.values() for item in partition.values()]
+        partition = self.items.get(hash_key) if hash_key is not None else None
+        if partition is None:
+            return []
+        return list(partition.values()) if self.range_key_attr else [partition]
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        _QUERY_SCOPE.scope = (self, arguments.get("hash_key"), arguments.get("index_name"))
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            _QUERY_SCOPE.scope = None
+
+    functools.update_wrapper(query, original_query)
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+    Table._inbox_partition_queries = True  # type: ignore[attr-defined]
 
 
 def _make_dynamodb_atomic() -> None:
