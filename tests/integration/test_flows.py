@@ -14,7 +14,7 @@ from inbox_crm.channels.units import UnitComment, UnitKind
 from inbox_crm.domain import channels, contacts, flows_engine
 from inbox_crm.domain.ingest import ingest
 from inbox_crm.domain.tags import create_tag
-from inbox_crm.store.models import Contact, Conversation, FlowRun, InboxItem
+from inbox_crm.store.models import Contact, Conversation, FlowRun, FlowRunStep, InboxItem
 from inbox_crm.timeutil import to_millis, utcnow
 from inbox_local.apigw import lambda_context
 from inbox_local.graph_standin import GraphStandIn
@@ -609,3 +609,131 @@ def test_a_flows_close_is_announced_although_the_bus_refused_it(
     [closed] = bus.pipeline.events("ConversationClosed")
     assert closed.detail["metadata"]["caused_by_flow"] == flow["id"]
     assert closed.detail["by"] == flow["id"]
+
+
+@pytest.mark.parametrize("retried_by", ["redelivery", "sweep"])
+def test_a_resume_that_fails_after_claiming_the_wait_is_resumed_once(
+    api: ApiClient,
+    bus: FlowBus,
+    graph: GraphStandIn,
+    work_queue: WorkQueue,
+    monkeypatch: pytest.MonkeyPatch,
+    retried_by: str,
+) -> None:
+    """Issue 10: the resume claims the wait under a lease and the run stays on the due index until it
+    has gone on, so a resume that dies after its claim is taken up again, and its next step runs once."""
+    import scheduler_handler
+
+    from inbox_crm.domain import work
+
+    flow = _flow(
+        api,
+        {
+            "trigger": {"type": "conversation_opened", "channel": "messenger"},
+            "steps": [{"type": "wait", "seconds": 60}, {"type": "send_message", "text": "¿Seguimos?"}],
+        },
+    )
+    _message("hola", customer_id="7000000000008888")
+    bus.settle()
+    [run] = _runs(api, flow["id"])
+    assert run["state"] == "waiting"
+
+    start = utcnow()
+
+    def clock_at(moment: Any) -> None:  # the scheduler and the sender read one clock
+        monkeypatch.setattr(scheduler_handler, "utcnow", lambda: moment)
+        monkeypatch.setattr(work, "utcnow", lambda: moment)
+
+    due = start + timedelta(seconds=61)
+    clock_at(due)
+    advance = flows_engine.advance
+
+    def dies(*args: Any, **kwargs: Any) -> str:
+        raise RuntimeError("the sender died after claiming the wait")
+
+    monkeypatch.setattr(flows_engine, "advance", dies)
+    assert work_queue.run_scheduler()["enqueued"] == 1
+    assert len(work_queue.deliver_batch() or []) == 1  # reported failed: SQS redelivers it
+    monkeypatch.setattr(flows_engine, "advance", advance)
+    bus.settle()
+    assert [r for r in graph.requests() if r["method"] == "POST"] == []
+
+    later = due + flows_engine.WAIT_LEASE + timedelta(seconds=1)
+    if retried_by == "redelivery":
+        clock_at(later)
+        assert work_queue.deliver_batch() == []  # the same work item, after the lease expired
+    else:
+        work_queue.drain()  # the redelivery comes while the lease holds: it leaves the run alone
+        assert work_queue.run_scheduler()["due"] == 0
+        clock_at(later)
+        assert work_queue.run_scheduler()["enqueued"] == 1  # the sweep finds the expired claim
+        work_queue.drain()
+    bus.settle()
+    [run] = _runs(api, flow["id"])
+    assert run["state"] == "completed"
+    bus.replay_all()  # every event again (at-least-once), and the work queue too: still one send
+    work_queue.drain()
+
+    [run] = _runs(api, flow["id"])
+    assert [(step["path"], step["state"]) for step in run["steps"]] == [("0", "done"), ("1", "done")]
+    sends = [r for r in graph.requests() if r["method"] == "POST" and r["path"].endswith("/messages")]
+    assert [send["body"]["message"]["text"] for send in sends] == ["¿Seguimos?"]
+    [stored] = [item for item in InboxItem.scan() if isinstance(item, FlowRun)]
+    assert stored.gsi2pk is None  # settled: off the due index, the claim dropped
+    assert stored.claim_id is None
+    steps = [item for item in InboxItem.scan() if isinstance(item, FlowRunStep)]
+    assert [(step.path, step.attempts) for step in steps if step.path == "1"] == [("1", 1)]
+    clock_at(later + timedelta(hours=1))
+    assert work_queue.run_scheduler()["due"] == 0
+
+
+def test_a_resume_retaken_after_it_went_on_asks_for_the_next_step_once(
+    api: ApiClient,
+    bus: FlowBus,
+    graph: GraphStandIn,
+    work_queue: WorkQueue,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The resumer requested the next action and died before settling its claim: the retaken claim
+    asks again from where the run is, under the same event id, so the action runs once."""
+    import scheduler_handler
+
+    from inbox_crm.domain import work
+
+    flow = _flow(
+        api,
+        {
+            "trigger": {"type": "conversation_opened", "channel": "messenger"},
+            "steps": [{"type": "wait", "seconds": 60}, {"type": "send_message", "text": "¿Seguimos?"}],
+        },
+    )
+    _message("hola", customer_id="7000000000009999")
+    bus.settle()
+
+    def clock_at(moment: Any) -> None:
+        monkeypatch.setattr(scheduler_handler, "utcnow", lambda: moment)
+        monkeypatch.setattr(work, "utcnow", lambda: moment)
+
+    due = utcnow() + timedelta(seconds=61)
+    clock_at(due)
+    settle = flows_engine._settle_wait
+
+    def dies(run: FlowRun) -> None:
+        raise RuntimeError("the sender died before settling its claim")
+
+    monkeypatch.setattr(flows_engine, "_settle_wait", dies)
+    assert work_queue.run_scheduler()["enqueued"] == 1
+    assert len(work_queue.deliver_batch() or []) == 1
+    monkeypatch.setattr(flows_engine, "_settle_wait", settle)
+    [run] = _runs(api, flow["id"])
+    assert (run["state"], run["current_path"]) == ("running", "1")
+
+    clock_at(due + flows_engine.WAIT_LEASE + timedelta(seconds=1))
+    work_queue.drain()  # the redelivered item retakes the expired claim
+    bus.settle()
+    [run] = _runs(api, flow["id"])
+    assert run["state"] == "completed"
+    assert len(bus.pipeline.events(flows_engine.ACTION_EVENT)) == 1
+    sends = [r for r in graph.requests() if r["method"] == "POST" and r["path"].endswith("/messages")]
+    assert len(sends) == 1
+    assert work_queue.run_scheduler()["due"] == 0

@@ -12,12 +12,15 @@
   identity's one-contact condition, tag sets), so a redelivered step never acts twice. Transient errors
   raise (EventBridge retries with backoff, then the rule's DLQ); after ``MAX_ATTEMPTS`` or on a
   permanent error the step and the run are failed with the reason and the flow's error count grows.
-* ``resume_due_waits`` (scheduler): waiting runs sit on gsi2 under ``FLOWWAIT#<shard>``.
+* ``resume`` (a work item, domain/work.py): waiting runs sit on gsi2 under ``FLOWWAIT#<shard>``. A due
+  one is claimed under a lease and stays on the index (due at the lease's expiry) until it has gone
+  on, so a resume that dies after its claim is taken up again by the retried item or the next sweep.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -56,6 +59,7 @@ from .contact_values import fold
 ACTION_EVENT = "FlowActionRequested"
 MAX_ATTEMPTS = 5
 WAIT_SHARDS = 4
+WAIT_LEASE = timedelta(seconds=60)
 SOURCE_TAGS = {"messenger": "Facebook Messenger", "instagram": "Instagram Direct", "whatsapp": "WhatsApp"}
 CHANNEL_NAMES = {"messenger": "Facebook Messenger", "instagram": "Instagram", "whatsapp": "WhatsApp"}
 _TRIGGER_FIELDS = (
@@ -454,6 +458,20 @@ def wait_shard(run_id: str) -> str:
     return f"FLOWWAIT#{int(stable_id('w', run_id)[2:10], 36) % WAIT_SHARDS}"
 
 
+def _due_key(run: FlowRun, due: datetime) -> str:
+    return f"{to_millis(due):013d}#{run.workspace_id}#{run.run_id}"
+
+
+def _off_due_index() -> list[Any]:
+    """A run that has ended, or whose resume has gone on, waits for nothing: no index keys, no claim."""
+    return [
+        FlowRun.gsi2pk.remove(),
+        FlowRun.gsi2sk.remove(),
+        FlowRun.claim_id.remove(),
+        FlowRun.lease_until.remove(),
+    ]
+
+
 def advance(run: FlowRun, path: str | None, context: RunContext | None = None) -> str:
     """Go on from `path` (a step not yet done): decisions are evaluated here, a wait parks the run on
     the due index, an action is requested from its function. Idempotent."""
@@ -494,7 +512,10 @@ def advance(run: FlowRun, path: str | None, context: RunContext | None = None) -
                     FlowRun.current_path.set(path),
                     FlowRun.resume_at.set(due),
                     FlowRun.gsi2pk.set(wait_shard(run.run_id)),
-                    FlowRun.gsi2sk.set(f"{to_millis(due):013d}#{run.workspace_id}#{run.run_id}"),
+                    FlowRun.gsi2sk.set(_due_key(run, due)),
+                    # a new wait: the claim of the one resumed before (if any) is settled with it
+                    FlowRun.claim_id.remove(),
+                    FlowRun.lease_until.remove(),
                 ],
             )
             return "waiting"
@@ -503,7 +524,13 @@ def advance(run: FlowRun, path: str | None, context: RunContext | None = None) -
         request_step(run, path, kind)
         return "requested"
     _update_run(
-        run, [FlowRun.state.set("completed"), FlowRun.finished_at.set(now), FlowRun.current_path.remove()]
+        run,
+        [
+            FlowRun.state.set("completed"),
+            FlowRun.finished_at.set(now),
+            FlowRun.current_path.remove(),
+            *_off_due_index(),
+        ],
     )
     return "completed"
 
@@ -541,6 +568,7 @@ def fail_run(run: FlowRun, path: str | None, reason: str, now: datetime) -> None
             FlowRun.error.set(reason[:1000]),
             FlowRun.failed_path.set(path or ""),
             FlowRun.finished_at.set(now),
+            *_off_due_index(),
         ],
         states=("running", "waiting"),
     )
@@ -564,7 +592,12 @@ def fail_run(run: FlowRun, path: str | None, reason: str, now: datetime) -> None
 def _stop_run(run: FlowRun, reason: str, now: datetime) -> None:
     _update_run(
         run,
-        [FlowRun.state.set("stopped"), FlowRun.error.set(reason), FlowRun.finished_at.set(now)],
+        [
+            FlowRun.state.set("stopped"),
+            FlowRun.error.set(reason),
+            FlowRun.finished_at.set(now),
+            *_off_due_index(),
+        ],
         states=("running", "waiting"),
     )
 
@@ -923,46 +956,78 @@ def actions_for(*types: str) -> dict[str, Action]:
 
 
 def resume_due_waits(now: datetime | None = None, per_shard: int = 50) -> dict[str, int]:
-    """Waiting runs whose time has come go on: one Query per shard of the due index, never a Scan."""
+    """Due waits (and expired resume claims) go on: one Query per shard of the due index, never a Scan."""
     now = now or utcnow()
-    counts = {"due": 0, "resumed": 0, "stopped": 0}
+    counts = {"due": 0, "resumed": 0, "stopped": 0, "held": 0}
     upper = f"{to_millis(now):013d}#~"
     for shard in range(WAIT_SHARDS):
         for item in FlowRun.due_index.query(f"FLOWWAIT#{shard}", FlowRun.gsi2sk <= upper, limit=per_shard):
-            if not isinstance(item, FlowRun) or item.state != "waiting":
-                continue
-            counts["due"] += 1
-            counts[resume(item, now)] += 1
+            if isinstance(item, FlowRun):
+                counts["due"] += 1
+                counts[resume(item, now)] += 1
     return counts
 
 
-def resume(run: FlowRun, now: datetime) -> str:
-    path = run.current_path or "0"
-    claimed = _update_run(
-        run,
-        [
-            FlowRun.state.set("running"),
-            FlowRun.gsi2pk.remove(),
-            FlowRun.gsi2sk.remove(),
-            FlowRun.resume_at.remove(),
-        ],
-        states=("waiting",),
-    )
-    if not claimed:
-        return "stopped"  # another scheduler run took it
-    run.state = "running"
+def _claim_wait(run: FlowRun, now: datetime) -> bool:
+    """A due wait, or a resume whose holder's lease expired, is claimed by one resumer at a time. The
+    run becomes running at once (so going on is advance's usual path), and stays on the due index,
+    due when the lease expires, until the resume has gone on (_settle_wait)."""
+    lease_until = now + WAIT_LEASE
+    due_wait = (FlowRun.state == "waiting") & (FlowRun.resume_at <= now)
+    expired = (FlowRun.state == "running") & FlowRun.claim_id.exists() & (FlowRun.lease_until < now)
     try:
-        flow = Flow.get(*Flow.key(run.workspace_id, run.flow_id))
-        active = flow.state == "active"
-    except Flow.DoesNotExist:
-        active = False
-    item = FlowRunStep(*FlowRunStep.key(run.workspace_id, run.run_id, path))
-    if not active:
-        _finish_step(item, "skipped", {"reason": "flow_disabled"}, None, now)
-        _stop_run(run, "flow_disabled", now)
-        return "stopped"
-    _finish_step(item, "done", {"resumed_at": now.isoformat()}, None, now)
-    advance(run, fm.next_path(_steps_of(run), path))
+        run.update(
+            actions=[
+                FlowRun.state.set("running"),
+                FlowRun.resume_at.remove(),
+                FlowRun.claim_id.set(uuid.uuid4().hex),
+                FlowRun.lease_until.set(lease_until),
+                FlowRun.gsi2pk.set(wait_shard(run.run_id)),
+                FlowRun.gsi2sk.set(_due_key(run, lease_until)),
+            ],
+            condition=due_wait | expired,
+        )
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        return False
+    return True
+
+
+def _settle_wait(run: FlowRun) -> None:
+    """The resume has gone on: off the due index. Conditioned on the claim, so a run that went on to
+    a new wait (which dropped the claim) or was retaken by another resumer keeps its keys."""
+    try:
+        run.update(actions=_off_due_index(), condition=FlowRun.claim_id == (run.claim_id or ""))
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+
+
+def resume(run: FlowRun, now: datetime) -> str:
+    """Go on after a due wait. Safe to repeat: the wait step is finished once (conditional write),
+    decisions are recorded once, and an action is requested under a stable event id, so a resumer
+    retried after its claim's lease expired does again only what the first may not have done."""
+    if not _claim_wait(run, now):
+        return "held"  # not due, held by another resumer within its lease, or moved on
+    # The claim returned the run as stored: a retaken claim goes on from where the run is now.
+    steps = _steps_of(run)
+    path: str | None = run.current_path or "0"
+    if fm.step_at(steps, run.current_path or "0")["type"] == "wait":
+        item = FlowRunStep(*FlowRunStep.key(run.workspace_id, run.run_id, run.current_path or "0"))
+        try:
+            flow = Flow.get(*Flow.key(run.workspace_id, run.flow_id))
+            active = flow.state == "active"
+        except Flow.DoesNotExist:
+            active = False
+        if not active:
+            _finish_step(item, "skipped", {"reason": "flow_disabled"}, None, now)
+            _stop_run(run, "flow_disabled", now)
+            return "stopped"
+        _finish_step(item, "done", {"resumed_at": now.isoformat()}, None, now)
+        path = fm.next_path(steps, run.current_path or "0")
+    advance(run, path)
+    _settle_wait(run)
     return "resumed"
 
 

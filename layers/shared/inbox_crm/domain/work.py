@@ -1,11 +1,11 @@
 """Due work as independent items: the scheduler finds them, the work queue carries them, senders do them.
 
-The scheduler (every minute) reads the sparse due index (gsi2: scheduled and queued messages,
-expired claims, flow waits, broadcasts) and enqueues one item per message, wait or broadcast page
+The scheduler (every minute) reads the sparse due index (gsi2: scheduled and queued messages, flow
+waits, expired claims of either, broadcasts) and enqueues one item per message, wait or broadcast page
 on the work queue (template.yaml WorkQueue). ``SenderFunction`` consumes it with partial-batch
 failures, so one failure never stops another item or another workspace, and throughput grows with
 the number of senders. Every item is safe to do twice: messages and waits are claimed
-conditionally, broadcast recipients are written once.
+conditionally under a lease, broadcast recipients are written once.
 """
 
 from __future__ import annotations
@@ -133,8 +133,8 @@ def process(item: WorkItem, has_time: Callable[[], bool], now: datetime | None =
     except InboxItem.DoesNotExist:
         return "gone"
     if item.kind == "flow_wait" and isinstance(stored, FlowRun):
-        if stored.state != "waiting" or (stored.resume_at and stored.resume_at > now):
-            return "not_due"
+        # Claimed conditionally: a wait not yet due, or one another resumer holds, is left alone; a
+        # claim whose lease expired (its resumer died) is taken up again.
         return flows_engine.resume(stored, now)
     if item.kind == "broadcast" and isinstance(stored, Broadcast):
         done = broadcasts.process_page(stored, has_time)

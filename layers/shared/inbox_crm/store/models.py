@@ -733,6 +733,10 @@ class FlowRun(InboxItem, discriminator="FlowRun"):
     error = UnicodeAttribute(null=True)
     failed_path = UnicodeAttribute(null=True)
     resume_at = UTCDateTimeAttribute(null=True)
+    # A due wait is resumed under a claim held until lease_until; the run stays on the due index
+    # (gsi2, due at the lease's expiry) until the resume has gone on, so a dead resumer is retried.
+    claim_id = UnicodeAttribute(null=True)
+    lease_until = UTCDateTimeAttribute(null=True)
 
     @staticmethod
     def pk_for(workspace_id: str, run_id: str) -> str:
