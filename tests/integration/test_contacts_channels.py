@@ -478,3 +478,36 @@ def test_auto_link_to_a_blocked_contact_stores_silently(registered: World, api: 
     conversation_id = direct_conversation_id(identity_id_for("whatsapp", WA_NUMBER, WA_ID))
     assert conversation_id not in _inbox(api)
     assert _conversation(api, conversation_id)["status"] == "closed"
+
+
+class _Crash(BaseException):
+    """The function dies (a timeout, a kill): nothing in it catches this."""
+
+
+def test_an_auto_link_cut_short_by_a_crash_is_finished_by_the_redelivery(
+    registered: World, api: ApiClient, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 10: the message commits first and the link after it; a crash between the two must not
+    leave the sender unlinked when SQS redelivers the unit (a duplicate by then)."""
+    contact = _new_contact(api, primary_phone="55 1234 5678")
+    first = unit(platform="whatsapp", account_id=WA_NUMBER, customer_id=WA_ID, text="hola")
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise _Crash
+
+    with monkeypatch.context() as patched:
+        patched.setattr(contacts, "auto_link_whatsapp", crash)
+        with pytest.raises(_Crash):
+            ingest(first)
+    conversation_id = direct_conversation_id(identity_id_for("whatsapp", WA_NUMBER, WA_ID))
+    assert _conversation(api, conversation_id)["contact_id"] is None  # the message is in, unlinked
+
+    assert ingest(first).outcome == "duplicate"  # SQS redelivers the unit
+    assert _conversation(api, conversation_id)["contact_id"] == contact["id"]
+    assert api.get(f"/v1/contacts/{contact['id']}").json()["channels"] == ["whatsapp"]
+    [associated] = pipeline.events("ContactAssociated")
+    assert associated.detail["automatic"] is True
+    assert len(pipeline.events("MessageReceived")) == 1
+
+    assert ingest(first).outcome == "duplicate"  # nothing more to finish: nothing more is announced
+    assert len(pipeline.events("ContactAssociated")) == 1

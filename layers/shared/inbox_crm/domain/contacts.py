@@ -530,7 +530,11 @@ def _fill_from_channel(contact: Contact, identity: Identity) -> None:
 def _link_write(identity: Identity, contact: Contact) -> _IdentityWrite:
     return _IdentityWrite(
         identity,
-        [Identity.contact_id.set(contact.contact_id), Identity.blocked.set(bool(contact.blocked))],
+        [
+            Identity.contact_id.set(contact.contact_id),
+            Identity.blocked.set(bool(contact.blocked)),
+            Identity.auto_link_to.remove(),  # any link settles a pending WhatsApp auto-link
+        ],
         Identity.pk.exists() & Identity.contact_id.does_not_exist(),
     )
 

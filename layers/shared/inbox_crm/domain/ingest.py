@@ -4,8 +4,9 @@ Cost per unit (DynamoDB requests): one consistent BatchGetItem of the message po
 identity and conversation (their keys are derived from Meta's ids, so nothing needs looking up
 first), then one TransactWriteItems that stores the message, its pointer (condition: absent), the
 conversation's counters and the unit's domain events (outbox items, inbox_crm/events.py). A
-duplicate stops after the BatchGetItem; a concurrent duplicate loses the pointer condition inside
-the transaction. Only user-originated units move the 24-hour clock.
+duplicate stops after the BatchGetItem (unless it finds a WhatsApp auto-link a crash left unfinished,
+which it finishes); a concurrent duplicate loses the pointer condition inside the transaction. Only
+user-originated units move the 24-hour clock.
 """
 
 from __future__ import annotations
@@ -403,7 +404,7 @@ def _store_message_like(context: _Context, *, kind: str) -> IngestResult:
     message_id = message_id_for(unit.platform, unit.account_id, unit.platform_message_id or unit.dedupe_key)
     snapshot = _read(workspace_id, message_id, identity_id, conversation_id)
     if snapshot.pointer is not None and snapshot.pointer.state == "stored":
-        return IngestResult("duplicate")
+        return IngestResult("duplicate", _finish_auto_link(context, snapshot.identity))
     identity = snapshot.identity
     if identity is not None and identity.conversation_id and not is_comment:
         conversation_id = identity.conversation_id  # a number change handed it over
@@ -441,6 +442,8 @@ def _store_message_like(context: _Context, *, kind: str) -> IngestResult:
         from .contacts import whatsapp_link_candidate
 
         link_to = whatsapp_link_candidate(identity)
+        if link_to is not None:
+            identity.auto_link_to = link_to.contact_id  # the intent, committed with the message
     events: list[DomainEvent] = []
 
     with transaction() as tx:
@@ -523,6 +526,17 @@ def _store_message_like(context: _Context, *, kind: str) -> IngestResult:
         linked = auto_link_whatsapp(identity, context.correlation_id, link_to)  # commits ContactAssociated
         events[1:1] = linked  # after IdentityCreated, in the order they happened
     return IngestResult("stored", events)
+
+
+def _finish_auto_link(context: _Context, identity: Identity | None) -> list[DomainEvent]:
+    """The link commits after the message: a function that died between the two left its intent on
+    the identity, and the redelivery (a duplicate by then) finishes it. A duplicate without that
+    intent costs nothing more than its BatchGetItem."""
+    if identity is None or not identity.auto_link_to or identity.contact_id:
+        return []
+    from .contacts import auto_link_whatsapp
+
+    return auto_link_whatsapp(identity, context.correlation_id)
 
 
 _RECONCILE_WINDOW = 50  # our recent sends an echo may belong to

@@ -183,6 +183,9 @@ class Identity(InboxItem, discriminator="Identity"):
     profile_status = UnicodeAttribute(null=True)  # fetched | unavailable | failed
     updated_at_profile = UTCDateTimeAttribute(null=True)
     contact_id = UnicodeAttribute(null=True)
+    # A first WhatsApp message matched this contact: written with the message, dropped by the link,
+    # so a redelivery after a crash between the two finishes the link (domain/ingest.py).
+    auto_link_to = UnicodeAttribute(null=True)
     blocked = BooleanAttribute(default=False)  # its contact is blocked: store, hide, never automate
     # The direct conversation. Fixed at creation; a WhatsApp number change hands it to the new identity.
     conversation_id = UnicodeAttribute(null=True)
