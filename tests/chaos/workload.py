@@ -28,7 +28,8 @@ PAGE = next(channel.account_id for channel in demo.CHANNELS if channel.platform 
 WORKSPACE = demo.DEMO_WORKSPACE_ID
 APP_ID = "999999999999999"  # the local stack's META_APP_ID: echoes of our own sends carry it
 PENDING_STATUSES = ("queued", "sending")  # stuck when still so at the end
-WAITING_STATUSES = (*PENDING_STATUSES, "scheduled")
+# Still moving: an unknown outcome waits for Meta's confirmation (echo/status) or its window's end.
+WAITING_STATUSES = (*PENDING_STATUSES, "scheduled", "unknown")
 FIGURES = (
     "messages_lost",
     "messages_stored_twice",
@@ -51,13 +52,14 @@ class ChaosConfig:
     broadcast: int = 500
     schedule_seconds: float = 2.0
     scheduled_delay_seconds: float = 20.0  # scheduled sends are due this long after they are asked
-    contacts_wait_seconds: float = 90.0
-    settle_seconds: float = 150.0
+    contacts_wait_seconds: float = 360.0
+    settle_seconds: float = 420.0
     quiet_seconds: float = 8.0
     client_attempts: int = 6
-    budget_seconds: float = 285.0  # the whole run, start to figures: settling gets what is left
+    budget_seconds: float = 1080.0  # the whole run, start to figures: settling gets what is left
     visibility_seconds: int = 10  # a failed batch is retried after this (the template says minutes)
     rule_retries: int = 5  # EventBridge retries for hours; locally 2 unless told
+    unconfirmed_after_seconds: int = 60  # Meta's confirmation window for unknown outcomes (30 min in AWS)
 
     def faults(self) -> str:
         return ",".join(f"{name}={self.rate}" for name in ("dynamodb", "sqs", "events", "graph"))
@@ -645,6 +647,7 @@ def run(config: ChaosConfig, data_dir: Path) -> dict[str, Any]:
         LOCAL_SCHEDULE_SECONDS=str(config.schedule_seconds),
         LOCAL_LOG_LEVEL="WARNING",
         LOCAL_SQS_MAX_VISIBILITY_SECONDS=str(config.visibility_seconds),
+        UNCONFIRMED_AFTER_SECONDS=str(config.unconfirmed_after_seconds),
         LOCAL_RULE_MAX_RETRIES=str(config.rule_retries),
     )
     try:

@@ -517,8 +517,14 @@ def test_a_post_that_may_have_reached_meta_is_never_retried_and_is_unknown(
     assert reply.json()["error_code"] == "outcome_unknown"
     assert len(_sends(graph)) == 1
     # Nothing sends it again by itself: not the scheduler, not a retried request.
-    assert outbound.send_due(utcnow() + timedelta(hours=2))["due"] == 0
+    assert outbound.send_due(utcnow() + timedelta(minutes=10))["due"] == 0
+    # Once Meta's confirmation window has closed without an echo or status, it ends failed.
+    counts = outbound.send_due(utcnow() + timedelta(hours=2))
+    assert (counts["due"], counts["failed"]) == (1, 1)
     assert len(_sends(graph)) == 1
+    expired = _message(reply.json()["id"])
+    assert (expired.status, expired.error_code) == ("failed", "delivery_unconfirmed")
+    assert outbound.send_due(utcnow() + timedelta(hours=3))["due"] == 0  # settled: off the due index
 
 
 def test_a_messenger_echo_settles_an_unknown_send(
@@ -706,10 +712,15 @@ def test_an_expired_claim_is_resent_before_the_post_and_unknown_after(
     swept = _message(message.message_id)
     if posted:
         assert (counts["unknown"], swept.status, len(_sends(graph))) == (1, "unknown", 0)
+        # Waiting for Meta's confirmation; when the window closes without one it ends failed.
+        assert outbound.send_due(later + timedelta(minutes=5))["due"] == 0
+        assert outbound.send_due(later + timedelta(hours=1))["failed"] == 1
+        swept = _message(message.message_id)
+        assert (swept.status, swept.error_code, len(_sends(graph))) == ("failed", "delivery_unconfirmed", 0)
     else:
         assert (counts["sent"], swept.status, len(_sends(graph))) == (1, "sent", 1)
     assert swept.gsi2pk is None  # settled: off the due index
-    assert outbound.send_due(later + timedelta(hours=1))["due"] == 0
+    assert outbound.send_due(later + timedelta(hours=2))["due"] == 0
 
 
 def test_a_late_holder_does_not_send_a_message_reclaimed_by_another(
@@ -867,3 +878,54 @@ def test_a_cancelled_scheduled_message_never_leaves(
     again = api.post(f"{path}/{kept.message_id}/cancel")
     assert (again.status, again.json()["error"]["details"]["reason_code"]) == (409, "not_scheduled")
     assert api.post(f"{path}/{dropped.message_id}/cancel", as_="beta_owner").status == 404
+
+
+def test_a_send_meta_never_confirmed_ends_failed_and_a_late_echo_still_makes_it_sent(
+    api: ApiClient, inbox: World, graph: GraphStandIn, network: type[_Session]
+) -> None:
+    conversation_id = _conversation()
+    network.faults = ["lost"]
+    message = api.post(f"/v1/conversations/{conversation_id}/messages", {"text": "¿llegó?"}).json()
+    assert outbound.send_due(utcnow() + timedelta(hours=1))["failed"] == 1
+    assert _message(message["id"]).status == "failed"
+    [sent] = _sends(graph)
+    echo = unit(
+        UnitKind.ECHO,
+        text="¿llegó?",
+        platform_message_id=sent["response"]["message_id"],
+        echo_app_id="999999999999999",
+        echo_metadata=message["id"],
+        timestamp_ms=to_millis(utcnow()),
+    )
+    ingest(echo)
+    settled = _message(message["id"])
+    assert (settled.status, settled.error_code) == ("sent", None)
+
+
+def test_an_unconfirmed_send_is_expired_through_the_work_queue_and_the_agent_may_retry_it(
+    api: ApiClient,
+    inbox: World,
+    graph: GraphStandIn,
+    network: type[_Session],
+    work_queue: WorkQueue,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from inbox_crm.settings import get_settings
+
+    monkeypatch.setenv("UNCONFIRMED_AFTER_SECONDS", "0")
+    get_settings.cache_clear()
+    conversation_id = _conversation()
+    path = f"/v1/conversations/{conversation_id}/messages"
+    network.faults = ["lost"]
+    message = api.post(path, {"text": "hola"}).json()
+    assert message["status"] == "unknown"
+    assert work_queue.run_scheduler()["due"] == 1
+    work_queue.drain()
+    expired = _message(message["id"])
+    assert (expired.status, expired.error_code) == ("failed", "delivery_unconfirmed")
+    assert len(_sends(graph)) == 1  # never re-sent by itself
+    retried = api.post(f"{path}/{message['id']}/retry")
+    assert retried.status == 200, retried.text
+    assert retried.json()["status"] == "sent"
+    assert len(_sends(graph)) == 2
+    get_settings.cache_clear()

@@ -12,6 +12,8 @@ class Settings(BaseModel):
     table_name: str = "inbox"
     event_bus_name: str = "inbox"
     inbound_queue_url: str | None = None
+    # An unknown send outcome that no echo or status confirms within this time ends failed.
+    unconfirmed_after_seconds: int = 1800
     work_queue_url: str | None = None  # due sends, flow waits and broadcast pages (domain/work.py)
     media_bucket: str | None = None
     region: str = "us-east-1"
@@ -52,6 +54,7 @@ def settings_from_environ(env: dict[str, str] | None = None) -> Settings:
         event_bus_name=env.get("EVENT_BUS_NAME", "inbox"),
         inbound_queue_url=env.get("INBOUND_QUEUE_URL") or None,
         work_queue_url=env.get("WORK_QUEUE_URL") or None,
+        unconfirmed_after_seconds=int(env.get("UNCONFIRMED_AFTER_SECONDS") or 1800),
         media_bucket=env.get("MEDIA_BUCKET") or None,
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         meta_app_secrets=_split(env.get("META_APP_SECRET")),

@@ -38,22 +38,27 @@ export function renderMessage(message, { byPlatformId, onRetry }) {
   }
 
   bubble.append(meta(message, outbound));
-  if (outbound && message.status === 'failed') {
+  if (outbound && message.status === 'failed' && message.error_code === 'delivery_unconfirmed') {
+    bubble.append(retryNote(message, onRetry, 'status.unconfirmed_note', 'status.retry'));
+  } else if (outbound && message.status === 'failed') {
     bubble.append(
       h('p', { class: 'msg-error', role: 'note' }, t('status.failed_reason', { reason: message.error_reason || message.error_code || '?' })),
     );
   }
-  if (outbound && message.status === 'unknown') bubble.append(unknownOutcome(message, onRetry));
+  if (outbound && message.status === 'unknown') {
+    bubble.append(retryNote(message, onRetry, 'status.unknown_note', 'status.retry_unknown'));
+  }
   const reactions = reactionList(message.reactions);
   if (reactions) item.append(reactions);
   return item;
 }
 
-// Meta's answer was lost: the message may or may not have arrived. Never retried by itself.
-function unknownOutcome(message, onRetry) {
-  const note = h('p', { class: 'msg-error msg-unknown', role: 'note' }, h('span', { text: t('status.unknown_note') }));
+// Meta's answer was lost (unknown), or Meta never confirmed the message (delivery_unconfirmed): it
+// may or may not have arrived. Sending it again is the agent's decision, never automatic.
+function retryNote(message, onRetry, noteKey, buttonKey) {
+  const note = h('p', { class: 'msg-error msg-unknown', role: 'note' }, h('span', { text: t(noteKey) }));
   if (onRetry) {
-    const button = h('button', { type: 'button', class: 'ghost retry-unknown', text: t('status.retry_unknown') });
+    const button = h('button', { type: 'button', class: 'ghost retry-unknown', text: t(buttonKey) });
     button.addEventListener('click', async () => {
       button.disabled = true;
       try {

@@ -578,9 +578,9 @@ def _reconcile_echo(context: _Context, conversation: Conversation, pointer_messa
     except PutError as error:
         if not condition_failed(error):
             raise
-    if ours.status in ("sending", "unknown") and ours.post_started_at and unit.platform_message_id:
-        from inbox_crm.domain import outbound  # outbound imports this module
+    from inbox_crm.domain import outbound  # outbound imports this module
 
+    if outbound.awaits_confirmation(ours) and ours.post_started_at and unit.platform_message_id:
         # The echo proves Meta accepted a send whose answer we lost.
         outbound.settle_seen(ours, unit.platform, unit.account_id, unit.platform_message_id)
     return True

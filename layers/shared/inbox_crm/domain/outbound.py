@@ -39,6 +39,7 @@ from inbox_crm.events import DomainEvent
 from inbox_crm.ids import new_id, stable_id
 from inbox_crm.observability import logger
 from inbox_crm.secrets import page_token
+from inbox_crm.settings import get_settings
 from inbox_crm.store.models import (
     Conversation,
     Identity,
@@ -666,11 +667,15 @@ def mark_unknown(
             conversation = Conversation.get(*Conversation.key(message.workspace_id, message.conversation_id))
             platform, account_id = conversation.platform, conversation_identity(conversation).account_id
         return _mark_sent(message, platform, account_id, [early_id], now)
+    confirm_by = now + timedelta(seconds=get_settings().unconfirmed_after_seconds)
     actions: list[Any] = [
         Message.status.set("unknown"),
         Message.error_code.set("outcome_unknown"),
         Message.error_reason.set("Meta may or may not have received this message"),
-        *_done_actions(),
+        # Due again when the confirmation window closes: then it ends failed (expire_unconfirmed).
+        Message.gsi2pk.set(due_shard(message.message_id)),
+        Message.gsi2sk.set(_due_sort_key(message, confirm_by)),
+        Message.lease_until.remove(),
     ]
     if sent_ids:
         actions += [Message.platform_message_id.set(sent_ids[0]), Message.platform_message_ids.set(sent_ids)]
@@ -682,7 +687,9 @@ def mark_unknown(
 
 def settle_seen(message: Message, platform: str, account_id: str, platform_message_id: str) -> Message:
     """Meta told us (echo or status) that a message whose outcome we did not learn was accepted."""
-    condition = Message.status.is_in("sending", "unknown") & Message.post_started_at.exists()
+    condition = (
+        Message.status.is_in("sending", "unknown") | _UNCONFIRMED_FAILURE
+    ) & Message.post_started_at.exists()
     if _settle(message, _sent_actions([platform_message_id], utcnow()), condition):
         _write_pointers(message, platform, account_id, [platform_message_id], utcnow())
         logger.info("unknown outcome settled by Meta", extra={"message_id": message.message_id})
@@ -716,9 +723,42 @@ def settle_by_callback(
         )
     except Message.DoesNotExist:
         return None
-    if message.status not in ("sending", "unknown"):
+    if not awaits_confirmation(message):
         return None
     return settle_seen(message, platform, account_id, platform_message_id)
+
+
+UNCONFIRMED = "delivery_unconfirmed"
+_UNCONFIRMED_FAILURE = (Message.status == "failed") & (Message.error_code == UNCONFIRMED)
+
+
+def awaits_confirmation(message: Message) -> bool:
+    """Sent without an answer we kept: an echo or a status still settles it as sent, even after the
+    confirmation window closed and it was reported failed."""
+    if message.status in ("sending", "unknown"):
+        return True
+    return message.status == "failed" and message.error_code == UNCONFIRMED
+
+
+def expire_unconfirmed(message: Message, now: datetime) -> Message:
+    """Meta confirms every message it accepts (an echo, a status) within seconds; none came for this
+    one within the window, so it most likely never arrived. It ends failed with that reason, for the
+    agent to retry (never automatically); a late confirmation still turns it into sent."""
+    due = f"{to_millis(now):013d}#~"
+    expired = _settle(
+        message,
+        [
+            Message.status.set("failed"),
+            Message.error_code.set(UNCONFIRMED),
+            Message.error_reason.set("Meta never confirmed this message"),
+            *_done_actions(),
+        ],
+        (Message.status == "unknown") & (Message.gsi2sk <= due),
+    )
+    if not expired:
+        return _reread(message)
+    logger.warning("send outcome never confirmed", extra={"message_id": message.message_id})
+    return _reread(message)
 
 
 _SCHEDULED_WINDOW = 50  # scheduled messages sort last (their time is ahead): the newest 50 hold them
@@ -771,7 +811,7 @@ def retry_unknown(workspace_id: str, conversation_id: str, message_id: str) -> M
             Message.gsi2pk.set(due_shard(message.message_id)),
             Message.gsi2sk.set(_due_sort_key(message, now + QUEUED_GRACE)),
         ],
-        Message.status == "unknown",
+        (Message.status == "unknown") | _UNCONFIRMED_FAILURE,
     )
     if not requeued:
         raise Conflict(
@@ -827,6 +867,8 @@ def process_due(message: Message, now: datetime, client: GraphClient | None = No
             return message  # its holder is still within its lease
         if message.post_started_at is not None:
             return mark_unknown(message, [], now)
+    if message.status == "unknown":
+        return expire_unconfirmed(message, now)
     if message.status not in ("queued", "scheduled", "sending"):
         return message
     return deliver(message, client=client, now=now)
@@ -839,6 +881,8 @@ def process_claimable(message: Message, now: datetime, client: GraphClient | Non
     expired = result.status == "sending" and result.lease_until is not None and result.lease_until <= now
     if expired and result.post_started_at is not None:
         return mark_unknown(result, [], now)
+    if result.status == "unknown":
+        return expire_unconfirmed(result, now)
     return result
 
 
