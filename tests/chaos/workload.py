@@ -52,11 +52,11 @@ class ChaosConfig:
     broadcast: int = 500
     schedule_seconds: float = 2.0
     scheduled_delay_seconds: float = 20.0  # scheduled sends are due this long after they are asked
-    contacts_wait_seconds: float = 360.0
+    contacts_wait_seconds: float = 720.0
     settle_seconds: float = 420.0
     quiet_seconds: float = 8.0
     client_attempts: int = 6
-    budget_seconds: float = 1080.0  # the whole run, start to figures: settling gets what is left
+    budget_seconds: float = 1560.0  # the whole run, start to figures: settling gets what is left
     visibility_seconds: int = 10  # a failed batch is retried after this (the template says minutes)
     rule_retries: int = 5  # EventBridge retries for hours; locally 2 unless told
     unconfirmed_after_seconds: int = 60  # Meta's confirmation window for unknown outcomes (30 min in AWS)

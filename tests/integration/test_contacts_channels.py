@@ -484,6 +484,30 @@ class _Crash(BaseException):
     """The function dies (a timeout, a kill): nothing in it catches this."""
 
 
+def test_an_auto_link_that_meets_a_dynamodb_error_is_finished_by_the_redelivery(
+    registered: World, api: ApiClient, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transient DynamoDB error in the link is not swallowed: the unit fails, SQS redelivers it,
+    and the duplicate finishes the link it committed as an intent with the message."""
+    from pynamodb.exceptions import TransactWriteError
+
+    contact = _new_contact(api, primary_phone="55 1234 5678")
+    first = unit(platform="whatsapp", account_id=WA_NUMBER, customer_id=WA_ID, text="hola")
+
+    def throttled(*args: Any, **kwargs: Any) -> None:
+        raise TransactWriteError("throttled")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(contacts, "_link", throttled)
+        with pytest.raises(TransactWriteError):
+            ingest(first)
+    conversation_id = direct_conversation_id(identity_id_for("whatsapp", WA_NUMBER, WA_ID))
+    assert _conversation(api, conversation_id)["contact_id"] is None
+    assert ingest(first).outcome == "duplicate"
+    assert _conversation(api, conversation_id)["contact_id"] == contact["id"]
+    assert len(pipeline.events("ContactAssociated")) == 1
+
+
 def test_an_auto_link_cut_short_by_a_crash_is_finished_by_the_redelivery(
     registered: World, api: ApiClient, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:

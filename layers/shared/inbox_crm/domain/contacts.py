@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from functools import cached_property, partial
 from typing import Any, TypeVar
 
-from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 
 from inbox_crm.errors import Conflict, DomainError, NotFound, PreconditionFailed
@@ -803,7 +803,9 @@ def auto_link_whatsapp(
 ) -> list[DomainEvent]:
     """Link a new WhatsApp sender to its candidate contact (whatsapp_link_candidate), committing
     ContactAssociated (automatic) with the link; returns the committed events. On success the identity
-    object is updated in place (contact_id, blocked). Never raises: the message is already stored."""
+    object is updated in place (contact_id, blocked). A refusal is logged and skipped; a DynamoDB
+    error is raised, so the unit is redelivered and the duplicate finishes the link (the intent is
+    on the identity, committed with the message)."""
     workspace_id = identity.workspace_id
     actor = Actor("system", correlation_id)
     try:
@@ -824,9 +826,9 @@ def auto_link_whatsapp(
 
         contact, _, events = _link(workspace_id, identity, candidate.contact_id, None, actor, announce)
         _after_link(workspace_id, identity, contact, conversation_ids)
-    except (DomainError, PynamoDBException) as error:
+    except DomainError as error:
         logger.warning(
-            "whatsapp auto-link failed", extra={"identity_id": identity.identity_id, "error": str(error)}
+            "whatsapp auto-link refused", extra={"identity_id": identity.identity_id, "error": str(error)}
         )
         return []
     identity.contact_id = contact.contact_id
