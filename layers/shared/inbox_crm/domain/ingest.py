@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from inbox_crm.channels.units import InboundUnit, UnitKind, fit_unit
 from inbox_crm.events import DomainEvent, stage
@@ -35,7 +35,7 @@ from inbox_crm.store.models import (
     MessagePointer,
     UnroutedDelivery,
 )
-from inbox_crm.store.transactions import TransactionConflict, condition_failed, transaction
+from inbox_crm.store.transactions import TransactionConflict, condition_failed, save_if_absent, transaction
 from inbox_crm.timeutil import from_millis, to_millis, utcnow
 
 from .channels import record_webhook_seen
@@ -573,11 +573,7 @@ def _reconcile_echo(context: _Context, conversation: Conversation, pointer_messa
         state="stored",
         created_at=utcnow(),
     )
-    try:
-        pointer.save(condition=MessagePointer.pk.does_not_exist())
-    except PutError as error:
-        if not condition_failed(error):
-            raise
+    save_if_absent(pointer)
     from inbox_crm.domain import outbound  # outbound imports this module
 
     if outbound.awaits_confirmation(ours) and ours.post_started_at and unit.platform_message_id:
@@ -688,11 +684,7 @@ def _apply_delete(context: _Context) -> IngestResult:
             state="deleted",
             created_at=utcnow(),
         )
-        try:
-            tombstone.save(condition=MessagePointer.pk.does_not_exist())
-        except PutError as error:
-            if not condition_failed(error):
-                raise
+        if not save_if_absent(tombstone):
             return _apply_delete(context)  # the message won the race: redact it instead
         return IngestResult("recorded")
     if message is None or message.deleted:
@@ -775,11 +767,7 @@ def _apply_status(context: _Context) -> IngestResult:
                 early_status=status_record,
                 created_at=utcnow(),
             )
-            try:
-                early.save(condition=MessagePointer.pk.does_not_exist())
-            except PutError as error:
-                if not condition_failed(error):
-                    raise
+            save_if_absent(early)
             return IngestResult("recorded")
         return IngestResult("ignored")
     current_rank = int(message.status_rank or 0)

@@ -49,7 +49,7 @@ from inbox_crm.store.models import (
     PrivateReply,
     SendRequest,
 )
-from inbox_crm.store.transactions import TransactionConflict, condition_failed, transaction
+from inbox_crm.store.transactions import TransactionConflict, condition_failed, save_if_absent, transaction
 from inbox_crm.timeutil import to_millis, utcnow
 
 DUE_SHARDS = 4
@@ -615,11 +615,7 @@ def _write_pointers(
     for sent_id in sent_ids:
         pointer_id = message_id_for(platform, account_id, sent_id)
         pointer = _pointer_to(message, pointer_id, now)
-        try:
-            pointer.save(condition=MessagePointer.pk.does_not_exist())
-        except PutError as error:
-            if not condition_failed(error):
-                raise
+        if not save_if_absent(pointer):
             # A status webhook (or our echo) got here first.
             existing = MessagePointer.get(*MessagePointer.key(message.workspace_id, pointer_id))
             if existing.state == "status_first" and existing.early_status:
@@ -711,11 +707,7 @@ def settle_by_callback(
             early_status={"platform_message_id": platform_message_id},
             created_at=utcnow(),
         )
-        try:
-            early.save(condition=MessagePointer.pk.does_not_exist())
-        except PutError as error:
-            if not condition_failed(error):
-                raise
+        save_if_absent(early)
         return None
     try:
         message = Message.get(

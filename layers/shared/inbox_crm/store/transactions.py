@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from inbox_crm.store.models import InboxItem
@@ -44,3 +45,14 @@ def transaction() -> Iterator[TransactWrite]:
 def condition_failed(error: Exception) -> bool:
     """True when a single-item write failed only because its condition did not hold."""
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def save_if_absent(item: Model) -> bool:
+    """Write the item unless one with its key exists; False when it already did (first writer wins)."""
+    try:
+        item.save(condition=type(item)._hash_key_attribute().does_not_exist())
+    except PutError as error:
+        if not condition_failed(error):
+            raise
+        return False
+    return True
