@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inbox_crm.api.app import resolve
-from inbox_crm.aws_needs import (
+from inbox_crm.core.aws_needs import (
     MEDIA_READ,
     MEDIA_WRITE,
     META_APP_SECRET,
@@ -17,7 +17,7 @@ from inbox_crm.aws_needs import (
     TABLE_READ_WRITE,
     needs,
 )
-from inbox_crm.observability import logger, metrics, tracer
+from inbox_crm.core.observability import logger, metrics, tracer
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
 # (The app secret signs debug_token calls when a channel is connected.)

@@ -7,9 +7,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inbox_crm.aws_needs import PAGE_TOKENS, TABLE_READ_WRITE, needs
-from inbox_crm.domain.enrichment import enrich_identity
-from inbox_crm.observability import logger, metrics, tracer
+from inbox_crm.core.aws_needs import PAGE_TOKENS, TABLE_READ_WRITE, needs
+from inbox_crm.core.observability import logger, metrics, tracer
+from inbox_crm.identity.enrichment import enrich_identity
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
 AWS_NEEDS = needs(TABLE_READ_WRITE, PAGE_TOKENS)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from inbox_crm.aws_needs import PAGE_TOKENS, TABLE_READ_WRITE, needs
-from inbox_crm.flow_action_handler import flow_action_handler
+from inbox_crm.core.aws_needs import PAGE_TOKENS, TABLE_READ_WRITE, needs
+from inbox_crm.flows.action_handler import flow_action_handler
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
 AWS_NEEDS = needs(TABLE_READ_WRITE, PAGE_TOKENS)

@@ -1,7 +1,7 @@
 """Turns domain events into flow runs (template.yaml FlowEngineFunction, an EventBridge rule).
 
 Idempotent on the event id: a run's id is a hash of the flow id and the event id, written with a
-conditional put (domain/flows_engine.py)."""
+conditional put (flows/engine.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inbox_crm.aws_needs import TABLE_READ_WRITE, needs
-from inbox_crm.domain.flows_engine import handle_domain_event
-from inbox_crm.observability import logger, metrics, tracer
+from inbox_crm.core.aws_needs import TABLE_READ_WRITE, needs
+from inbox_crm.core.observability import logger, metrics, tracer
+from inbox_crm.flows.engine import handle_domain_event
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
 AWS_NEEDS = needs(TABLE_READ_WRITE)

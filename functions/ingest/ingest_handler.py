@@ -1,6 +1,6 @@
 """Applies buffered webhook units (SQS FIFO, template.yaml IngestFunction).
 
-The domain events of a unit are committed with it (the outbox, inbox_crm/events.py); the outbox
+The domain events of a unit are committed with it (the outbox, inbox_crm/events/outbox.py); the outbox
 relay puts them on the bus. A record that fails is reported back (ReportBatchItemFailures) so SQS
 redelivers it, and the records after it in the same message group wait, keeping each conversation
 in order.
@@ -14,10 +14,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inbox_crm.aws_needs import TABLE_READ_WRITE, needs
-from inbox_crm.channels.inbound_queue import from_message
-from inbox_crm.domain.ingest import ingest
-from inbox_crm.observability import logger, metrics, tracer
+from inbox_crm.core.aws_needs import TABLE_READ_WRITE, needs
+from inbox_crm.core.observability import logger, metrics, tracer
+from inbox_crm.ingest.pipeline import ingest
+from inbox_crm.ingest.queue import from_message
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
 AWS_NEEDS = needs(TABLE_READ_WRITE)

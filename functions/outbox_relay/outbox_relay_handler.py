@@ -1,6 +1,6 @@
 """Puts the outbox's events on the bus (template.yaml OutboxRelayFunction).
 
-A DynamoDB stream event source, filtered to new OutboxEvent items (inbox_crm/events.py), hands this
+A DynamoDB stream event source, filtered to new OutboxEvent items (inbox_crm/events/outbox.py), hands this
 function the events committed with the changes that imply them. The bus may refuse some: those
 records are reported back (ReportBatchItemFailures) and Lambda retries the shard from the first of
 them, bisecting a batch that keeps failing; after MaximumRetryAttempts the batch's description goes
@@ -16,9 +16,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inbox_crm.aws_needs import PUBLISH_EVENTS, needs
-from inbox_crm.events import bus_entry, put_on_bus
-from inbox_crm.observability import logger, metrics, tracer
+from inbox_crm.core.aws_needs import PUBLISH_EVENTS, needs
+from inbox_crm.core.observability import logger, metrics, tracer
+from inbox_crm.events.outbox import bus_entry, put_on_bus
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
 # Reading the stream is Lambda's poller (SAM adds its managed role), and so is sending a failed

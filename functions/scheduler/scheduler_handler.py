@@ -2,7 +2,7 @@
 
 Due work (scheduled and queued messages, expired send claims, flow waits, broadcasts) is found
 through the sparse due-time index (gsi2) and enqueued as independent work items for SenderFunction
-(domain/work.py): the cost follows what is due, not what is scheduled, and no send happens here.
+(dispatch/work.py): the cost follows what is due, not what is scheduled, and no send happens here.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inbox_crm.aws_needs import ENQUEUE_WORK, TABLE_READ_WRITE, needs
-from inbox_crm.domain import channels, work
-from inbox_crm.observability import logger, metrics, tracer
-from inbox_crm.timeutil import utcnow
+from inbox_crm.core.aws_needs import ENQUEUE_WORK, TABLE_READ_WRITE, needs
+from inbox_crm.core.observability import logger, metrics, tracer
+from inbox_crm.core.timeutil import utcnow
+from inbox_crm.dispatch import work
+from inbox_crm.workspaces import channels
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
 AWS_NEEDS = needs(TABLE_READ_WRITE, ENQUEUE_WORK)

@@ -1,6 +1,6 @@
 """Does due work from the work queue (template.yaml SenderFunction): sends, flow waits, broadcast pages.
 
-Each record is one independent item (domain/work.py); a failure is reported for that record only
+Each record is one independent item (dispatch/work.py); a failure is reported for that record only
 (ReportBatchItemFailures), so SQS redelivers it and every other item, of any workspace, goes on.
 No item starts unless the function has time left to finish it.
 """
@@ -14,9 +14,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inbox_crm.aws_needs import ENQUEUE_WORK, PAGE_TOKENS, TABLE_READ_WRITE, needs
-from inbox_crm.domain import work
-from inbox_crm.observability import logger, metrics, tracer
+from inbox_crm.core.aws_needs import ENQUEUE_WORK, PAGE_TOKENS, TABLE_READ_WRITE, needs
+from inbox_crm.core.observability import logger, metrics, tracer
+from inbox_crm.dispatch import work
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
 # Flow waits go on to their next steps (events); a broadcast enqueues its next page.

@@ -16,14 +16,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inbox_crm import safe_json
-from inbox_crm.aws_needs import ENQUEUE_INBOUND, META_APP_SECRETS, needs
-from inbox_crm.channels.inbound_queue import enqueue
-from inbox_crm.channels.meta_webhook import parse_delivery, unreadable_delivery
-from inbox_crm.channels.signature import verify_handshake, verify_signature
-from inbox_crm.observability import logger, metrics, tracer
-from inbox_crm.secrets import meta_app_secrets, meta_verify_token
-from inbox_crm.settings import get_settings
+from inbox_crm.core import safe_json
+from inbox_crm.core.aws_needs import ENQUEUE_INBOUND, META_APP_SECRETS, needs
+from inbox_crm.core.observability import logger, metrics, tracer
+from inbox_crm.core.secrets import meta_app_secrets, meta_verify_token
+from inbox_crm.core.settings import get_settings
+from inbox_crm.ingest.queue import enqueue
+from inbox_crm.meta.signature import verify_handshake, verify_signature
+from inbox_crm.meta.webhook import parse_delivery, unreadable_delivery
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
 AWS_NEEDS = needs(META_APP_SECRETS, ENQUEUE_INBOUND)

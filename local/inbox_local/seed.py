@@ -13,10 +13,10 @@ log = logging.getLogger("inbox_local.seed")
 
 def seed_if_empty() -> bool:
     """Seeds unless the demo workspace exists; True when it seeded."""
-    from inbox_crm.domain.channels import connect_channel
-    from inbox_crm.errors import Conflict
+    from inbox_crm.core.errors import Conflict
+    from inbox_crm.core.timeutil import utcnow
     from inbox_crm.store.models import User, Workspace
-    from inbox_crm.timeutil import utcnow
+    from inbox_crm.workspaces.channels import connect_channel
 
     try:
         Workspace.get(*Workspace.key(demo.DEMO_WORKSPACE_ID), consistent_read=True)

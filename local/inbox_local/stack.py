@@ -453,7 +453,7 @@ class LocalStack:
         }
 
     def _operator_unrouted(self) -> list[dict[str, Any]]:
-        from inbox_crm.domain.operators import list_unrouted
+        from inbox_crm.ingest.unrouted import list_unrouted
 
         return [
             {

@@ -39,9 +39,9 @@ def fresh_aws() -> Iterator[None]:
     import boto3
     from moto import mock_aws
 
-    from inbox_crm.aws import reset_clients
-    from inbox_crm.domain.routing import forget_routes
-    from inbox_crm.settings import get_settings
+    from inbox_crm.core.aws import reset_clients
+    from inbox_crm.core.settings import get_settings
+    from inbox_crm.workspaces.routing import forget_routes
     from inbox_local.moto_patches import apply_moto_patches
     from inbox_local.template import load_template, table_create_kwargs
 

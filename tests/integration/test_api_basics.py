@@ -250,8 +250,8 @@ def test_odd_path_and_query_values_are_a_4xx(api: ApiClient) -> None:
 def test_an_unexpected_error_is_our_500_with_a_correlation_id(
     api: ApiClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from inbox_crm.api import routes_me
-    from inbox_crm.observability import logger
+    from inbox_crm.core.observability import logger
+    from inbox_crm.workspaces import routes_me
 
     log = io.StringIO()
     monkeypatch.setattr(logger.registered_handler, "stream", log)

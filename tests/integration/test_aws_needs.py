@@ -11,12 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
-from inbox_crm.aws import client
-from inbox_crm.domain import channels
-from inbox_crm.domain.ingest import ingest
-from inbox_crm.settings import get_settings
+from inbox_crm.core.aws import client
+from inbox_crm.core.settings import get_settings
+from inbox_crm.core.timeutil import to_millis, utcnow
+from inbox_crm.ingest.pipeline import ingest
 from inbox_crm.store.models import Conversation, InboxItem
-from inbox_crm.timeutil import to_millis, utcnow
+from inbox_crm.workspaces import channels
 from inbox_local import aws_actions
 from inbox_local.graph_standin import GraphStandIn
 from support.api import ApiClient

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from inbox_crm.domain import broadcasts, channels
-from inbox_crm.domain.ingest import ingest
-from inbox_crm.timeutil import to_millis, utcnow
+from inbox_crm.core.timeutil import to_millis, utcnow
+from inbox_crm.ingest.pipeline import ingest
+from inbox_crm.outbound import broadcasts
+from inbox_crm.workspaces import channels
 from inbox_local.graph_standin import GraphStandIn
 from support.api import ApiClient
 from support.units import WA_NUMBER, unit

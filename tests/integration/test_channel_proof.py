@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from inbox_crm import secrets
+from inbox_crm.core import secrets
 from inbox_local.graph_standin import GraphStandIn
 from support.api import ApiClient, Reply
 from support.fixtures import IG_TOKEN, PAGE_TOKEN, TEST_WABA, WA_TOKEN

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from inbox_crm.domain import contacts, lookup
-from inbox_crm.errors import PreconditionFailed
+from inbox_crm.contacts import lookup
+from inbox_crm.contacts import records as contacts
+from inbox_crm.core.errors import PreconditionFailed
 from inbox_crm.store.models import Contact, InboxItem, Workspace
 from support.api import ApiClient, Reply
 

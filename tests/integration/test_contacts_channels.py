@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
-from inbox_crm.channels.units import UnitComment, UnitKind
-from inbox_crm.domain import channels, contacts, lookup
-from inbox_crm.domain.ingest import direct_conversation_id, identity_id_for, ingest
-from inbox_crm.errors import Conflict
+from inbox_crm.contacts import lookup
+from inbox_crm.contacts import records as contacts
+from inbox_crm.core.errors import Conflict
+from inbox_crm.ingest.pipeline import direct_conversation_id, identity_id_for, ingest
+from inbox_crm.meta.units import UnitComment, UnitKind
 from inbox_crm.store.models import Conversation, Identity
+from inbox_crm.workspaces import channels
 from support.api import ApiClient, Reply
 from support.pipeline import Pipeline
 from support.units import BASE_MS, IG_ACCOUNT, PAGE, WA_NUMBER, unit

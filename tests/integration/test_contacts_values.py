@@ -8,14 +8,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from inbox_crm.domain.contact_search import query_words
-from inbox_crm.domain.contact_values import (
-    InvalidFields,
-    canonical_phone,
-    fold,
-    normalise_phone,
-    phone_digit_forms,
-)
+from inbox_crm.contacts.search import query_words
+from inbox_crm.contacts.values import InvalidFields, canonical_phone, fold, normalise_phone, phone_digit_forms
 
 REGIONS = ["MX", "CO", "AR", "CL", "PE", "ES", "US", "BR", "GT", "DO"]
 FORMATS = [

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from inbox_crm.channels.graph import GraphError
-from inbox_crm.domain import channels
-from inbox_crm.domain.enrichment import enrich_identity
-from inbox_crm.domain.ingest import identity_id_for, ingest
+from inbox_crm.identity.enrichment import enrich_identity
+from inbox_crm.ingest.pipeline import identity_id_for, ingest
+from inbox_crm.meta.graph import GraphError
 from inbox_crm.store.models import Conversation, Identity, InboxItem, Message
+from inbox_crm.workspaces import channels
 from inbox_local.graph_standin import GraphStandIn
 from support.units import IG_ACCOUNT, PAGE, WA_NUMBER, unit
 from support.world import World
@@ -98,7 +98,7 @@ def test_a_transient_failure_is_raised_for_the_event_retry_and_the_message_stays
 
 
 def test_a_timeout_is_a_transient_failure(inbox: World, graph: GraphStandIn) -> None:
-    from inbox_crm.channels.graph import GraphClient
+    from inbox_crm.meta.graph import GraphClient
 
     ingest(unit(text="hola"))
     unreachable = GraphClient(base_url="http://127.0.0.1:9", version="v25.0", timeout_seconds=0.2)

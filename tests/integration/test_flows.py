@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 
-from inbox_crm.channels.units import UnitComment, UnitKind
-from inbox_crm.domain import channels, contacts, flows_engine
-from inbox_crm.domain.ingest import ingest
-from inbox_crm.domain.tags import create_tag
+from inbox_crm.contacts import records as contacts
+from inbox_crm.contacts.tags import create_tag
+from inbox_crm.core.timeutil import to_millis, utcnow
+from inbox_crm.flows import engine as flows_engine
+from inbox_crm.ingest.pipeline import ingest
+from inbox_crm.meta.units import UnitComment, UnitKind
 from inbox_crm.store.models import Contact, Conversation, FlowRun, FlowRunStep, InboxItem
-from inbox_crm.timeutil import to_millis, utcnow
+from inbox_crm.workspaces import channels
 from inbox_local.apigw import lambda_context
 from inbox_local.graph_standin import GraphStandIn
 from inbox_local.template import load_template
@@ -90,7 +92,7 @@ def bus(world: World, pipeline: Pipeline, graph: GraphStandIn, monkeypatch: pyte
         "LOCAL_PAGE_TOKENS",
         f"{PAGE}=page-token,{IG_ACCOUNT}=ig-token,{IG_SECOND}=ig2-token,{WA_NUMBER}=wa-token",
     )
-    from inbox_crm.settings import get_settings
+    from inbox_crm.core.settings import get_settings
 
     get_settings.cache_clear()
     channels.register_channel("ws_alpha", "messenger", PAGE, "Alpha FB", "usr_alpha_owner")
@@ -147,7 +149,7 @@ def _runs(api: ApiClient, flow_id: str) -> list[dict[str, Any]]:
 
 
 def _tag_names(contact: Contact) -> set[str]:
-    from inbox_crm.domain.tags import list_tags
+    from inbox_crm.contacts.tags import list_tags
 
     names = {tag.tag_id: tag.name for tag in list_tags(contact.workspace_id)}
     return {names[tag_id] for tag_id in contact.tags or []}
@@ -319,7 +321,7 @@ def test_send_wait_decision_round_robin_and_close(
 
 def test_keyword_postback_and_comment_triggers(api: ApiClient, bus: FlowBus, graph: GraphStandIn) -> None:
     create_tag("ws_alpha", "Interesado", None, "usr_alpha_owner")
-    from inbox_crm.domain.tags import tag_id_for
+    from inbox_crm.contacts.tags import tag_id_for
 
     tag_id = tag_id_for("ws_alpha", "Interesado")
     keyword = _flow(
@@ -395,7 +397,7 @@ def test_keyword_postback_and_comment_triggers(api: ApiClient, bus: FlowBus, gra
 
 def test_loop_guard_failure_and_disabled_flow(api: ApiClient, bus: FlowBus) -> None:
     create_tag("ws_alpha", "VIP", None, "usr_alpha_owner")
-    from inbox_crm.domain.tags import tag_id_for
+    from inbox_crm.contacts.tags import tag_id_for
 
     vip = tag_id_for("ws_alpha", "VIP")
     # Re-adding the tag it was triggered by would trigger itself forever without the loop guard.
@@ -449,7 +451,7 @@ def test_loop_guard_failure_and_disabled_flow(api: ApiClient, bus: FlowBus) -> N
 
 def test_blocked_contact_run_stops(api: ApiClient, bus: FlowBus) -> None:
     create_tag("ws_alpha", "Seguimiento", None, "usr_alpha_owner")
-    from inbox_crm.domain.tags import tag_id_for
+    from inbox_crm.contacts.tags import tag_id_for
 
     flow = _flow(
         api,
@@ -624,7 +626,7 @@ def test_a_resume_that_fails_after_claiming_the_wait_is_resumed_once(
     has gone on, so a resume that dies after its claim is taken up again, and its next step runs once."""
     import scheduler_handler
 
-    from inbox_crm.domain import work
+    from inbox_crm.dispatch import work
 
     flow = _flow(
         api,
@@ -698,7 +700,7 @@ def test_a_resume_retaken_after_it_went_on_asks_for_the_next_step_once(
     asks again from where the run is, under the same event id, so the action runs once."""
     import scheduler_handler
 
-    from inbox_crm.domain import work
+    from inbox_crm.dispatch import work
 
     flow = _flow(
         api,

@@ -6,11 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from inbox_crm.channels.units import UnitComment, UnitEdit, UnitKind, UnitReaction, UnitStatus
-from inbox_crm.domain import channels
-from inbox_crm.domain.conversations import InboxFilter, list_conversations, list_messages
-from inbox_crm.domain.ingest import ingest
+from inbox_crm.inbox.conversations import InboxFilter, list_conversations, list_messages
+from inbox_crm.ingest.pipeline import ingest
+from inbox_crm.meta.units import UnitComment, UnitEdit, UnitKind, UnitReaction, UnitStatus
 from inbox_crm.store.models import Conversation, Identity, InboxItem, Message, UnroutedDelivery
+from inbox_crm.workspaces import channels
 from support.units import BASE_MS, IG_ACCOUNT, PAGE, WA_NUMBER, unit
 from support.world import World
 

@@ -9,11 +9,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from inbox_crm.aws import client
-from inbox_crm.channels.units import UnitAttachment
-from inbox_crm.domain import channels
-from inbox_crm.domain.ingest import ingest
-from inbox_crm.settings import get_settings
+from inbox_crm.core.aws import client
+from inbox_crm.core.settings import get_settings
+from inbox_crm.ingest.pipeline import ingest
+from inbox_crm.meta.units import UnitAttachment
+from inbox_crm.workspaces import channels
 from inbox_local.apigw import lambda_context
 from inbox_local.graph_standin import GraphStandIn
 from support.api import ApiClient, Reply
@@ -75,8 +75,8 @@ def test_whatsapp_media_is_copied_once_and_offered_for_download(
 def test_a_failed_copy_keeps_the_message_and_raises_for_a_retry(
     voice_note: dict, graph: GraphStandIn
 ) -> None:
-    from inbox_crm.channels.graph import GraphError
-    from inbox_crm.domain.media import copy_message_media
+    from inbox_crm.media.storage import copy_message_media
+    from inbox_crm.meta.graph import GraphError
 
     graph.fail(status=500, error={"code": 2, "message": "down"}, method="GET", times=5)
     detail = voice_note["detail"]

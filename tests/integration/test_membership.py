@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from inbox_crm.domain import workspaces
 from inbox_crm.store.models import User
+from inbox_crm.workspaces import members as workspaces
 from support.api import ApiClient
 from support.world import World
 

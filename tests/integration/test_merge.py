@@ -12,13 +12,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from merge_hints_handler import handle
 
-from inbox_crm.aws import client
-from inbox_crm.domain import channels, contacts, lookup, merge, suggestions
-from inbox_crm.domain.contact_index import index_items
-from inbox_crm.domain.ingest import direct_conversation_id, identity_id_for, ingest
-from inbox_crm.errors import Conflict, DomainError
-from inbox_crm.settings import get_settings
+from inbox_crm.contacts import lookup
+from inbox_crm.contacts import records as contacts
+from inbox_crm.contacts.index import index_items
+from inbox_crm.core.aws import client
+from inbox_crm.core.errors import Conflict, DomainError
+from inbox_crm.core.settings import get_settings
+from inbox_crm.identity import merge, suggestions
+from inbox_crm.ingest.pipeline import direct_conversation_id, identity_id_for, ingest
 from inbox_crm.store.models import Contact, Conversation, Identity, IdentityConversation, Merge
+from inbox_crm.workspaces import channels
 from support.api import ApiClient
 from support.units import BASE_MS, IG_ACCOUNT, PAGE, WA_NUMBER, unit
 from support.world import World

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from inbox_crm.domain import channels
-from inbox_crm.domain.ingest import direct_conversation_id, identity_id_for
+from inbox_crm.ingest.pipeline import direct_conversation_id, identity_id_for
 from inbox_crm.store.models import Message, OutboxEvent
+from inbox_crm.workspaces import channels
 from support.api import ApiClient
 from support.pipeline import FlakyBus, Pipeline
 from support.units import BASE_MS, PAGE

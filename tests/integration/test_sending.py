@@ -10,11 +10,12 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from inbox_crm.channels.units import UnitComment, UnitKind, UnitStatus
-from inbox_crm.domain import channels, outbound
-from inbox_crm.domain.ingest import ingest
+from inbox_crm.core.timeutil import to_millis, utcnow
+from inbox_crm.ingest.pipeline import ingest
+from inbox_crm.meta.units import UnitComment, UnitKind, UnitStatus
+from inbox_crm.outbound import sending as outbound
 from inbox_crm.store.models import Conversation, InboxItem, Message
-from inbox_crm.timeutil import to_millis, utcnow
+from inbox_crm.workspaces import channels
 from inbox_local.graph_standin import GraphStandIn
 from support.api import ApiClient
 from support.units import PAGE, WA_NUMBER, unit
@@ -237,7 +238,7 @@ def test_meta_policy_errors_fail_with_a_reason_and_are_not_retried(
 def test_rate_limits_are_refusals_and_are_retried(
     api: ApiClient, inbox: World, graph: GraphStandIn, code: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from inbox_crm.channels import graph as graph_module
+    from inbox_crm.meta import graph as graph_module
 
     monkeypatch.setattr(graph_module.time, "sleep", lambda _: None)
     conversation_id = _conversation()
@@ -373,7 +374,7 @@ def test_scheduled_send_past_the_window_applies_the_policy_at_send_time(
 
 
 def test_a_scheduled_send_refused_by_a_rate_limit_is_retried_later(inbox: World, graph: GraphStandIn) -> None:
-    from inbox_crm.channels.graph import GraphClient
+    from inbox_crm.meta.graph import GraphClient
 
     conversation_id = _conversation()
     at = utcnow() + timedelta(minutes=5)
@@ -405,8 +406,8 @@ def test_watchdog_flags_a_silent_channel_once_and_a_webhook_clears_it(
 ) -> None:
     from scheduler_handler import watch_channels
 
-    from inbox_crm.domain.channels import forget_touches, record_webhook_seen
     from inbox_crm.store.models import ChannelAccount
+    from inbox_crm.workspaces.channels import forget_touches, record_webhook_seen
 
     _conversation()  # a webhook for the Page: the channel is watched from now on
     facebook = next(c for c in api.get("/v1/channels").json()["items"] if c["platform"] == "messenger")
@@ -479,7 +480,7 @@ class _Session(requests.Session):
 
 @pytest.fixture
 def network(monkeypatch: pytest.MonkeyPatch) -> type[_Session]:
-    from inbox_crm.channels import graph as graph_module
+    from inbox_crm.meta import graph as graph_module
 
     _Session.faults = []
     monkeypatch.setattr(graph_module.requests, "Session", _Session)
@@ -809,7 +810,7 @@ def test_one_failing_item_never_stops_the_others(
 def test_a_scheduler_failure_in_one_part_leaves_the_other(
     inbox: World, graph: GraphStandIn, work_queue: WorkQueue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from inbox_crm.domain import work
+    from inbox_crm.dispatch import work
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("throttled")
@@ -910,7 +911,7 @@ def test_an_unconfirmed_send_is_expired_through_the_work_queue_and_the_agent_may
     work_queue: WorkQueue,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from inbox_crm.settings import get_settings
+    from inbox_crm.core.settings import get_settings
 
     monkeypatch.setenv("UNCONFIRMED_AFTER_SECONDS", "0")
     get_settings.cache_clear()

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from inbox_crm.domain import channels
-from inbox_crm.domain.operators import list_unrouted
+from inbox_crm.ingest.unrouted import list_unrouted
+from inbox_crm.workspaces import channels
 from support.api import ApiClient
 from support.pipeline import Pipeline, meta_json, signature_for
 from support.world import World

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
-from inbox_crm.aws import client
+from inbox_crm.core.aws import client
 from inbox_local.graph_standin import GraphStandIn
 from inbox_local.moto_patches import apply_moto_patches
 from inbox_local.template import load_template, table_create_kwargs
@@ -18,10 +18,10 @@ from support.world import World
 def _forget_caches() -> None:
     # boto3 clients are kept: moto intercepts at the botocore level, so a client created under an
     # earlier mock talks to the current one, and creating clients is the slowest part of a test.
-    from inbox_crm.domain.channels import forget_touches
-    from inbox_crm.domain.routing import forget_routes
-    from inbox_crm.domain.workspaces import forget_members
-    from inbox_crm.settings import get_settings
+    from inbox_crm.core.settings import get_settings
+    from inbox_crm.workspaces.channels import forget_touches
+    from inbox_crm.workspaces.members import forget_members
+    from inbox_crm.workspaces.routing import forget_routes
 
     get_settings.cache_clear()
     forget_routes()
@@ -32,7 +32,7 @@ def _forget_caches() -> None:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """moto in-process, with the table (keys and GSIs from template.yaml) and the bus created."""
-    from inbox_crm.settings import get_settings
+    from inbox_crm.core.settings import get_settings
 
     _forget_caches()
     apply_moto_patches()
@@ -48,7 +48,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def pipeline(world: World, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
     """The webhook -> queue -> ingest path, with the bus's events captured."""
-    from inbox_crm.settings import get_settings
+    from inbox_crm.core.settings import get_settings
 
     created = Pipeline.create(get_settings().event_bus_name)
     monkeypatch.setenv("INBOUND_QUEUE_URL", created.queue_url)
@@ -114,11 +114,13 @@ def meta(aws: None, graph: GraphStandIn, monkeypatch: pytest.MonkeyPatch) -> Ite
 @pytest.fixture
 def flaky_bus(aws: None, monkeypatch: pytest.MonkeyPatch) -> FlakyBus:
     """The bus as the functions reach it, made to fail on demand (it works until told otherwise)."""
-    import inbox_crm.events
+    import inbox_crm.events.outbox
 
-    real = inbox_crm.events.client
+    real = inbox_crm.events.outbox.client
     bus = FlakyBus(real("events"))
     monkeypatch.setattr(
-        inbox_crm.events, "client", lambda service: bus if service == "events" else real(service)
+        inbox_crm.events.outbox,
+        "client",
+        lambda service: bus if service == "events" else real(service),
     )
     return bus

@@ -15,8 +15,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from inbox_crm.aws import client
-from inbox_crm.settings import get_settings
+from inbox_crm.core.aws import client
+from inbox_crm.core.settings import get_settings
 from inbox_local.apigw import http_api_event, lambda_context
 from inbox_local.consumers import StreamReader, matches_filter, stream_filters
 from inbox_local.template import load_template

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inbox_crm.channels.units import InboundUnit, UnitKind
+from inbox_crm.meta.units import InboundUnit, UnitKind
 
 PAGE = "100200300400"
 IG_ACCOUNT = "17841400000000777"

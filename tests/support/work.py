@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inbox_crm.aws import client
+from inbox_crm.core.aws import client
 from inbox_local.apigw import lambda_context
 from inbox_local.consumers import sqs_record
 from inbox_local.resources import Queue

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from inbox_crm.core.timeutil import utcnow
 from inbox_crm.store.models import User, Workspace
-from inbox_crm.timeutil import utcnow
 
 
 @dataclass

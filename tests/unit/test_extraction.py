@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inbox_crm.domain.extraction import Extracted, extract
+from inbox_crm.identity.extraction import Extracted, extract
 
 
 @pytest.mark.parametrize(

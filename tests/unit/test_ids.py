@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from inbox_crm import ids
-from inbox_crm.api.schemas_contacts import Id
+from inbox_crm.contacts.schemas import Id
+from inbox_crm.core import ids
 
 MAX_MILLIS = (1 << 48) - 1
 LEGACY_CONTACT_ID = "ctc_agm5ovp4ycg6e2pd6mqtzbfg7q"  # RFC 4648 base32, as stored before

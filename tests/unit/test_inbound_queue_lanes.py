@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inbox_crm.channels.inbound_queue import _lanes
+from inbox_crm.ingest.queue import _lanes
 
 
 def test_each_group_stays_whole_and_in_order_in_one_lane() -> None:

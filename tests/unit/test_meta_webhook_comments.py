@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from inbox_crm.channels.meta_webhook import parse_delivery
-from inbox_crm.channels.units import InboundUnit, UnitKind
+from inbox_crm.meta.units import InboundUnit, UnitKind
+from inbox_crm.meta.webhook import parse_delivery
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "comments"
 PAGE = "100000000000001"

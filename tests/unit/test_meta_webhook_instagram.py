@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from inbox_crm.channels.meta_webhook import MAX_READABLE_KEY_LENGTH, message_dedupe_key, parse_delivery
-from inbox_crm.channels.units import InboundUnit, UnitKind
+from inbox_crm.meta.units import InboundUnit, UnitKind
+from inbox_crm.meta.webhook import MAX_READABLE_KEY_LENGTH, message_dedupe_key, parse_delivery
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "instagram"
 IG = "17841400000000001"

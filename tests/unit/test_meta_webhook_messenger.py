@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from inbox_crm.channels.meta_webhook import message_dedupe_key, parse_delivery
-from inbox_crm.channels.units import InboundUnit, UnitKind
+from inbox_crm.meta.units import InboundUnit, UnitKind
+from inbox_crm.meta.webhook import message_dedupe_key, parse_delivery
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "messenger"
 PAGE = "100000000000001"

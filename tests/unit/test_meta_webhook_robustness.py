@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inbox_crm.channels import meta_webhook
-from inbox_crm.channels.meta_webhook import MAX_READABLE_KEY_LENGTH, UNKNOWN_TIME_MS, parse_delivery
-from inbox_crm.channels.units import InboundUnit, UnitKind
+from inbox_crm.meta import webhook as meta_webhook
+from inbox_crm.meta.units import InboundUnit, UnitKind
+from inbox_crm.meta.webhook import MAX_READABLE_KEY_LENGTH, UNKNOWN_TIME_MS, parse_delivery
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 SAMPLES = sorted(EVENTS.rglob("*.json"))

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from inbox_crm.channels.meta_webhook import UNKNOWN_TIME_MS, parse_delivery
-from inbox_crm.channels.units import InboundUnit, UnitKind
+from inbox_crm.meta.units import InboundUnit, UnitKind
+from inbox_crm.meta.webhook import UNKNOWN_TIME_MS, parse_delivery
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "whatsapp"
 PNID = "100000000000099"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from inbox_crm.domain.policy import Kind, Route, Sender, decide, free_form_until
+from inbox_crm.meta.policy import Kind, Route, Sender, decide, free_form_until
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 H, A = Sender.HUMAN, Sender.AUTOMATION

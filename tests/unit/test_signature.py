@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from inbox_crm.channels import signature
-from inbox_crm.channels.signature import sign, verify_handshake, verify_signature
+from inbox_crm.meta import signature
+from inbox_crm.meta.signature import sign, verify_handshake, verify_signature
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 BODY = b'{"object":"page","entry":[]}'

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 from inbox_crm.api.app import app
-from inbox_crm.domain.permissions import permissions_markdown
 from inbox_crm.store.models import ALL_MODELS, InboxItem
+from inbox_crm.workspaces.permissions import permissions_markdown
 from inbox_local.template import PROJECT_ROOT, load_template
 
 

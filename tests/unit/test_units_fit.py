@@ -7,8 +7,8 @@ import json
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from inbox_crm.channels.inbound_queue import to_message
-from inbox_crm.channels.units import MAX_UNIT_BYTES, InboundUnit, UnitKind, fit_unit
+from inbox_crm.ingest.queue import to_message
+from inbox_crm.meta.units import MAX_UNIT_BYTES, InboundUnit, UnitKind, fit_unit
 
 
 def _message(**fields: object) -> InboundUnit:

@@ -12,10 +12,10 @@ from bench.meter import measure
 def run() -> list[dict[str, Any]]:
     from api_handler import lambda_handler
 
-    from inbox_crm.domain import channels
-    from inbox_crm.domain.routing import forget_routes, resolve_route
-    from inbox_crm.settings import get_settings
+    from inbox_crm.core.settings import get_settings
     from inbox_crm.store.models import User, Workspace
+    from inbox_crm.workspaces import channels
+    from inbox_crm.workspaces.routing import forget_routes, resolve_route
     from inbox_local.apigw import http_api_event, lambda_context
 
     Workspace(*Workspace.key("ws_bench"), workspace_id="ws_bench", name="Bench").save()

@@ -34,10 +34,10 @@ def run() -> list[dict[str, Any]]:
     import boto3
     from webhook_handler import lambda_handler as webhook
 
-    from inbox_crm.channels.meta_webhook import parse_delivery
-    from inbox_crm.domain import channels
-    from inbox_crm.domain.ingest import ingest
-    from inbox_crm.settings import get_settings
+    from inbox_crm.core.settings import get_settings
+    from inbox_crm.ingest.pipeline import ingest
+    from inbox_crm.meta.webhook import parse_delivery
+    from inbox_crm.workspaces import channels
     from inbox_local.apigw import http_api_event, lambda_context
 
     channels.register_channel("ws_bench", "messenger", PAGE, "Bench", "usr_b")

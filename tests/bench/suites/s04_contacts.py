@@ -93,12 +93,12 @@ def _psid(n: int) -> str:
 def seed_items(n: int, vip_tag: str) -> list[Any]:
     """Contact number n and everything the domain writes with it (contacts.create_contact, then for
     one in ten a Messenger sender linked by link_conversation, one in twenty an Instagram one)."""
-    from inbox_crm.domain.contact_index import index_items
-    from inbox_crm.domain.contact_values import fold
-    from inbox_crm.domain.ingest import identity_id_for
-    from inbox_crm.ids import new_id
+    from inbox_crm.contacts.index import index_items
+    from inbox_crm.contacts.values import fold
+    from inbox_crm.core.ids import new_id
+    from inbox_crm.core.timeutil import utcnow
+    from inbox_crm.ingest.pipeline import identity_id_for
     from inbox_crm.store.models import Contact, Identity, IdentityRef
-    from inbox_crm.timeutil import utcnow
 
     now = utcnow()
     first, last = FIRST[n % len(FIRST)], LAST[(n // len(FIRST)) % len(LAST)]
@@ -162,7 +162,7 @@ def seed_items(n: int, vip_tag: str) -> list[Any]:
 
 def populate(start: int, stop: int, vip_tag: str) -> int:
     """Write contacts start..stop-1 with BatchWriteItem; returns the number of items written."""
-    from inbox_crm.settings import get_settings
+    from inbox_crm.core.settings import get_settings
 
     client = boto3.client("dynamodb")
     table = get_settings().table_name
@@ -222,8 +222,8 @@ class _Api:
 
 def _fresh_conversations(count: int, first_psid: int) -> list[str]:
     """New Messenger senders (not metered): each associate / create run links a new one."""
-    from inbox_crm.channels.units import InboundUnit, UnitKind
-    from inbox_crm.domain.ingest import direct_conversation_id, identity_id_for, ingest
+    from inbox_crm.ingest.pipeline import direct_conversation_id, identity_id_for, ingest
+    from inbox_crm.meta.units import InboundUnit, UnitKind
 
     conversations = []
     for offset in range(count):
@@ -254,7 +254,7 @@ class _Workspace:
 
     def contacts_without_channels(self, count: int, level: int) -> list[str]:
         """Seeded contacts with a phone and no channel yet, each used once."""
-        from inbox_crm.domain import lookup
+        from inbox_crm.contacts import lookup
 
         ids: list[str] = []
         for n in range(100, level):
@@ -269,8 +269,8 @@ class _Workspace:
         return ids
 
     def operations(self, level: int, probe: int = 42) -> list[dict[str, Any]]:
-        from inbox_crm.domain import lookup
-        from inbox_crm.domain.contact_values import fold
+        from inbox_crm.contacts import lookup
+        from inbox_crm.contacts.values import fold
 
         api = self.api
         first, last = FIRST[probe % len(FIRST)], LAST[(probe // len(FIRST)) % len(LAST)]
@@ -381,9 +381,10 @@ def _ratio_rows(results: list[dict[str, Any]], small: int, large: int) -> list[d
 
 def seed_bench_workspace() -> str:
     """The bench workspace: its owner, a Messenger Page and a VIP tag (returned)."""
-    from inbox_crm.domain import channels, tags
-    from inbox_crm.domain.routing import forget_routes
+    from inbox_crm.contacts import tags
     from inbox_crm.store.models import User, Workspace
+    from inbox_crm.workspaces import channels
+    from inbox_crm.workspaces.routing import forget_routes
 
     Workspace(*Workspace.key(WORKSPACE), workspace_id=WORKSPACE, name="Bench").save()
     User(*User.key(WORKSPACE, OWNER), workspace_id=WORKSPACE, user_id=OWNER, email="o@x", role="owner").save()
@@ -393,7 +394,7 @@ def seed_bench_workspace() -> str:
 
 
 def run() -> list[dict[str, Any]]:
-    from inbox_crm.settings import get_settings
+    from inbox_crm.core.settings import get_settings
 
     levels = _levels()
     results: list[dict[str, Any]] = []

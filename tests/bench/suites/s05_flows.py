@@ -14,12 +14,14 @@ PAGE = "105000000000005"
 def run() -> list[dict[str, Any]]:
     import os
 
-    from inbox_crm.channels.units import InboundUnit, UnitKind
-    from inbox_crm.domain import channels, flows, flows_engine
-    from inbox_crm.domain.ingest import ingest
-    from inbox_crm.settings import get_settings
+    from inbox_crm.core.settings import get_settings
+    from inbox_crm.core.timeutil import to_millis, utcnow
+    from inbox_crm.flows import definitions as flows
+    from inbox_crm.flows import engine as flows_engine
+    from inbox_crm.ingest.pipeline import ingest
+    from inbox_crm.meta.units import InboundUnit, UnitKind
     from inbox_crm.store.models import Conversation, User, Workspace
-    from inbox_crm.timeutil import to_millis, utcnow
+    from inbox_crm.workspaces import channels
     from inbox_local.graph_standin import GraphStandIn
 
     stand_in = GraphStandIn(port=0).start()

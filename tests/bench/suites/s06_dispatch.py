@@ -22,14 +22,15 @@ def run() -> list[dict[str, Any]]:
     import os
 
     from bench.suites.s06_sending import _seed_scheduled
-    from inbox_crm.aws import client
-    from inbox_crm.channels.units import InboundUnit, UnitKind
-    from inbox_crm.domain import channels, outbound
-    from inbox_crm.domain.ingest import ingest
-    from inbox_crm.ids import new_id
-    from inbox_crm.settings import get_settings
+    from inbox_crm.core.aws import client
+    from inbox_crm.core.ids import new_id
+    from inbox_crm.core.settings import get_settings
+    from inbox_crm.core.timeutil import to_millis, utcnow
+    from inbox_crm.ingest.pipeline import ingest
+    from inbox_crm.meta.units import InboundUnit, UnitKind
+    from inbox_crm.outbound import sending as outbound
     from inbox_crm.store.models import Conversation, Message
-    from inbox_crm.timeutil import to_millis, utcnow
+    from inbox_crm.workspaces import channels
     from inbox_local.graph_standin import GraphStandIn
     from support.work import WorkQueue
 

@@ -15,10 +15,10 @@ def _seed_scheduled(
     count: int, conversation_pk: str, workspace_id: str, conversation_id: str, far: Any
 ) -> None:
     """Write `count` messages scheduled far in the future, exactly as compose() stores them."""
-    from inbox_crm.domain.outbound import _due_keys
-    from inbox_crm.ids import new_id
+    from inbox_crm.core.ids import new_id
+    from inbox_crm.core.timeutil import to_millis
+    from inbox_crm.outbound.sending import _due_keys
     from inbox_crm.store.models import Message
-    from inbox_crm.timeutil import to_millis
 
     with Message.batch_write() as batch:
         for _ in range(count):
@@ -43,14 +43,15 @@ def _seed_scheduled(
 def run() -> list[dict[str, Any]]:
     import os
 
-    from inbox_crm.channels.graph import GraphClient
-    from inbox_crm.channels.units import InboundUnit, UnitKind
-    from inbox_crm.domain import channels, outbound
-    from inbox_crm.domain.ingest import ingest
-    from inbox_crm.domain.policy import Sender
-    from inbox_crm.settings import get_settings
+    from inbox_crm.core.settings import get_settings
+    from inbox_crm.core.timeutil import to_millis, utcnow
+    from inbox_crm.ingest.pipeline import ingest
+    from inbox_crm.meta.graph import GraphClient
+    from inbox_crm.meta.policy import Sender
+    from inbox_crm.meta.units import InboundUnit, UnitKind
+    from inbox_crm.outbound import sending as outbound
     from inbox_crm.store.models import Conversation
-    from inbox_crm.timeutil import to_millis, utcnow
+    from inbox_crm.workspaces import channels
     from inbox_local.graph_standin import GraphStandIn
 
     os.environ["LOCAL_PAGE_TOKENS"] = f"{PAGE}=bench-page-token"

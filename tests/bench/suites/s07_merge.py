@@ -32,7 +32,7 @@ _serial = itertools.count(1)
 
 def _pair(level: int) -> tuple[str, str]:
     """Two contacts sharing a phone (typed differently) and an email: one suggestion."""
-    from inbox_crm.domain import contacts
+    from inbox_crm.contacts import records as contacts
 
     actor = contacts.Actor(OWNER)
     n = next(_serial)
@@ -50,7 +50,8 @@ def _pair(level: int) -> tuple[str, str]:
 
 
 def operations(level: int) -> list[dict[str, Any]]:
-    from inbox_crm.domain import contacts, merge, suggestions
+    from inbox_crm.contacts import records as contacts
+    from inbox_crm.identity import merge, suggestions
 
     actor = contacts.Actor(OWNER)
     context = {"contacts": level}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from inbox_crm.domain.permissions import ADMINS, PERMISSIONS
+from inbox_crm.workspaces.permissions import ADMINS, PERMISSIONS
 from inbox_local.template import PROJECT_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]

@@ -1,6 +1,6 @@
 """The HTTP API's single resolver: routes, auth, one error shape and the OpenAPI document.
 
-Domain code raises inbox_crm.errors exceptions; this module is the one place that turns them into
+Domain code raises inbox_crm.core.errors exceptions; this module is the one place that turns them into
 HTTP statuses with the body ``{"error": {"code", "message", "details"}}``.
 """
 
@@ -18,9 +18,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
-from inbox_crm import errors, safe_json
-from inbox_crm.api.errors_doc import error_response
-from inbox_crm.observability import logger
+from inbox_crm.core import errors, safe_json
+from inbox_crm.core.observability import logger
+from inbox_crm.http.errors_doc import error_response
 
 API_TITLE = "Inbox CRM API"
 API_VERSION = "1.0.0"
@@ -153,19 +153,15 @@ def _as_lambda(response: Response[str]) -> dict[str, Any]:
 
 
 def _register_routes() -> None:
-    from inbox_crm.api import (
-        routes_broadcasts,
-        routes_channels,
-        routes_contacts,
-        routes_conversations,
-        routes_flows,
-        routes_me,
-        routes_merge,
-        routes_messages,
-        routes_tags,
-        routes_uploads,
-        routes_webhooks,
-    )
+    from inbox_crm.contacts import routes as routes_contacts
+    from inbox_crm.contacts import routes_tags
+    from inbox_crm.flows import routes as routes_flows
+    from inbox_crm.identity import routes as routes_merge
+    from inbox_crm.inbox import routes as routes_conversations
+    from inbox_crm.ingest import routes as routes_webhooks
+    from inbox_crm.media import routes as routes_uploads
+    from inbox_crm.outbound import routes_broadcasts, routes_messages
+    from inbox_crm.workspaces import routes_channels, routes_me
 
     for module in (
         routes_me,

@@ -7,7 +7,7 @@ import binascii
 import json
 from typing import Any
 
-from inbox_crm.errors import InvalidInput
+from inbox_crm.core.errors import InvalidInput
 
 
 def encode_cursor(last_evaluated_key: dict[str, Any] | None) -> str | None:

@@ -52,7 +52,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from inbox_crm.settings import get_settings
+from inbox_crm.core.settings import get_settings
 
 _settings = get_settings()
 
@@ -126,7 +126,7 @@ class User(InboxItem, discriminator="User"):
     email = UnicodeAttribute()
     name = UnicodeAttribute(null=True)
     role = UnicodeAttribute()  # owner | manager | agent
-    # active | disabled | removed: only active members may call the API (api/principal.py).
+    # active | disabled | removed: only active members may call the API (workspaces/principal.py).
     status = UnicodeAttribute(default="active")
 
     @staticmethod
@@ -184,7 +184,7 @@ class Identity(InboxItem, discriminator="Identity"):
     updated_at_profile = UTCDateTimeAttribute(null=True)
     contact_id = UnicodeAttribute(null=True)
     # A first WhatsApp message matched this contact: written with the message, dropped by the link,
-    # so a redelivery after a crash between the two finishes the link (domain/ingest.py).
+    # so a redelivery after a crash between the two finishes the link (ingest/pipeline.py).
     auto_link_to = UnicodeAttribute(null=True)
     blocked = BooleanAttribute(default=False)  # its contact is blocked: store, hide, never automate
     # The direct conversation. Fixed at creation; a WhatsApp number change hands it to the new identity.
@@ -228,7 +228,7 @@ class Conversation(InboxItem, discriminator="Conversation"):
     read_watermark = NumberAttribute(default=0)
     hidden = BooleanAttribute(default=False)  # blocked contact: stored, not shown
     # No VersionAttribute: messages land concurrently and their counters commute; writers put
-    # conditions on exactly the fields they change (see domain/ingest.py).
+    # conditions on exactly the fields they change (see ingest/pipeline.py).
 
     @staticmethod
     def pk_for(workspace_id: str, conversation_id: str) -> str:
@@ -276,7 +276,7 @@ class Message(InboxItem, discriminator="Message"):
     edits: ListAttribute[Any] = ListAttribute(null=True)
     deleted = BooleanAttribute(default=False)
     standby = BooleanAttribute(default=False)
-    truncated = BooleanAttribute(null=True)  # too large as sent: stored cut to fit (channels/units.py)
+    truncated = BooleanAttribute(null=True)  # too large as sent: stored cut to fit (meta/units.py)
     # outbound: scheduled | queued | sending | unknown | sent | delivered | read | failed | cancelled
     # (docs/ARCHITECTURE.md "Sending: every send ends in a known state")
     status = UnicodeAttribute(null=True)
@@ -364,7 +364,7 @@ class IdentityRef(MapAttribute[str, Any]):
 
 class Contact(InboxItem, discriminator="Contact"):
     """A person in the CRM. Its search, lookup and listing entries (below) are derived from it and
-    written in the same transaction as every change (domain/contact_index.py)."""
+    written in the same transaction as every change (contacts/index.py)."""
 
     workspace_id = UnicodeAttribute()
     contact_id = UnicodeAttribute()
@@ -392,7 +392,7 @@ class Contact(InboxItem, discriminator="Contact"):
     deleted = BooleanAttribute(default=False)  # soft delete: the item stays as the audit record
     deleted_at = UTCDateTimeAttribute(null=True)
     deleted_by = UnicodeAttribute(null=True)
-    # Soft merge (domain/merge.py): absorbed into this contact; kept, without index entries, for undo.
+    # Soft merge (identity/merge.py): absorbed into this contact; kept, without index entries, for undo.
     merged_into = UnicodeAttribute(null=True)
     merge_id = UnicodeAttribute(null=True)
     created_by = UnicodeAttribute(null=True)
@@ -530,7 +530,7 @@ class BroadcastRecipient(InboxItem, discriminator="BroadcastRecipient"):
 
 
 class Merge(InboxItem, discriminator="Merge"):
-    """One merge of two contacts and its journal (domain/merge.py): the history item and what undo
+    """One merge of two contacts and its journal (identity/merge.py): the history item and what undo
     needs. pk ``WS#<ws>#MERGES``, sk ``MERGE#<merge id>`` (time-ordered: one Query is the history)."""
 
     workspace_id = UnicodeAttribute()
@@ -561,7 +561,7 @@ class Merge(InboxItem, discriminator="Merge"):
 
 
 class MergeSuggestion(InboxItem, discriminator="MergeSuggestion"):
-    """A possible duplicate (domain/suggestions.py). The same item is written three times: under
+    """A possible duplicate (identity/suggestions.py). The same item is written three times: under
     ``WS#<ws>#MSUGS`` / ``<suggestion id>`` (the workspace listing, and the canonical copy) and in each
     involved contact's partition ``WS#<ws>#CONTACT#<id>`` / ``MSUG#<suggestion id>``."""
 
@@ -618,7 +618,7 @@ class Upload(InboxItem, discriminator="Upload"):
 
 
 class OutboxEvent(InboxItem, discriminator="OutboxEvent"):
-    """A domain event, written in the same transaction as the change that implies it (inbox_crm/events.py).
+    """A domain event, written in the same transaction as the change that implies it (events/outbox.py).
 
     The table's stream carries new outbox items to the relay (functions/outbox_relay), which puts them
     on the bus. The key is the event id, so a retried write rewrites the same item; one partition per

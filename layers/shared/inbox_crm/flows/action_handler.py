@@ -1,0 +1,32 @@
+"""The Lambda handler every flow-action function is made of: one function per action type, as the
+rules in template.yaml route them, sharing this body (idempotent per run and step path; it raises on
+transient errors so the rule retries, then dead-letters)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from inbox_crm.core.observability import logger, metrics, tracer
+from inbox_crm.flows.engine import actions_for, perform_step
+
+
+def flow_action_handler(*action_types: str) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    actions = actions_for(*action_types)
+
+    @logger.inject_lambda_context
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        detail = EventBridgeEvent(event).detail
+        logger.set_correlation_id((detail.get("metadata") or {}).get("correlation_id"))
+        outcome = perform_step(detail, actions)
+        logger.info(
+            "flow step", extra={"run_id": detail.get("run_id"), "path": detail.get("path"), **outcome}
+        )
+        return outcome
+
+    return lambda_handler

@@ -1,0 +1,192 @@
+"""Duplicates: merge suggestions (workspace-wide and per contact), merging, undo and the history.
+
+Rule (docs/PERMISSIONS.md): everyone may merge and undo their own merges; undoing someone else's
+merge, and reading the history, is for owners and managers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from inbox_crm.contacts import records as contacts
+from inbox_crm.contacts.routes import _actor, contact_out
+from inbox_crm.http.errors_doc import documented
+from inbox_crm.identity import merge, suggestions
+from inbox_crm.identity.schemas import (
+    AcceptIn,
+    AcceptOut,
+    MergeIn,
+    MergeOut,
+    MergePage,
+    MergeResultOut,
+    SharedValueOut,
+    SuggestionOut,
+    SuggestionPage,
+)
+from inbox_crm.store.models import Merge, MergeSuggestion
+from inbox_crm.workspaces.permissions import Role
+from inbox_crm.workspaces.principal import principal_of
+
+router = Router()
+
+
+def suggestion_out(item: MergeSuggestion) -> SuggestionOut:
+    return SuggestionOut(
+        id=item.suggestion_id,
+        kind=item.kind,  # type: ignore[arg-type]
+        contact_ids=list(item.contact_ids),
+        shared=[SharedValueOut.model_validate(dict(value)) for value in item.shared],
+        identity_id=item.identity_id,
+        conversation_id=item.conversation_id,
+        target_contact_id=item.target_contact_id,
+        action=item.action or "merge",  # type: ignore[arg-type]
+        updated_at=item.updated_at,
+    )
+
+
+def merge_out(item: Merge) -> MergeOut:
+    return MergeOut(
+        id=item.merge_id,
+        survivor_id=item.survivor_id,
+        absorbed_id=item.absorbed_id,
+        status=item.status,  # type: ignore[arg-type]
+        by=item.by,
+        created_at=item.created_at,
+        fields=item.fields.as_dict() if item.fields else {},
+        identity_ids=list(item.identity_ids or []),
+        conversation_ids=list(item.conversation_ids or []),
+        suggestion_id=item.suggestion_id,
+        undone_at=item.undone_at,
+        undone_by=item.undone_by,
+    )
+
+
+@router.get(
+    "/v1/merge-suggestions",
+    summary="Possible duplicates in the workspace (the dashboard)",
+    tags=["merges"],
+    responses=documented(200, SuggestionPage, "A page of suggestions", 400, 401, 403),
+)
+def list_suggestions(
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> SuggestionPage:
+    principal = principal_of(router)
+    principal.require("merge_suggestions.read")
+    items, next_cursor = suggestions.list_suggestions(principal.workspace_id, limit, cursor)
+    return SuggestionPage(items=[suggestion_out(item) for item in items], next_cursor=next_cursor)
+
+
+@router.get(
+    "/v1/contacts/<contact_id>/merge-suggestions",
+    summary="A contact's possible duplicates, with the shared values marked",
+    tags=["merges", "contacts"],
+    responses=documented(200, SuggestionPage, "The contact's suggestions", 401, 403, 404),
+)
+def contact_suggestions(contact_id: str) -> SuggestionPage:
+    principal = principal_of(router)
+    principal.require("merge_suggestions.read")
+    contacts.get_contact(principal.workspace_id, contact_id)
+    items = suggestions.contact_suggestions(principal.workspace_id, contact_id)
+    return SuggestionPage(items=[suggestion_out(item) for item in items])
+
+
+@router.post(
+    "/v1/merge-suggestions/<suggestion_id>/dismiss",
+    summary="Dismiss a suggestion: the pair is not suggested again",
+    tags=["merges"],
+    status_code=204,
+    responses=documented(204, None, "Dismissed", 401, 403, 404),
+)
+def dismiss_suggestion(suggestion_id: str) -> None:
+    principal = principal_of(router)
+    principal.require("merge_suggestions.dismiss")
+    suggestions.dismiss(principal.workspace_id, suggestion_id, principal.user_id)
+
+
+@router.post(
+    "/v1/merge-suggestions/<suggestion_id>/accept",
+    summary="Accept a suggestion: merge the pair, or associate / merge the conversation's sender",
+    tags=["merges"],
+    responses=documented(200, AcceptOut, "Done", 400, 401, 403, 404, 409, 415, 422),
+)
+def accept_suggestion(suggestion_id: str, body: AcceptIn) -> AcceptOut:
+    principal = principal_of(router)
+    principal.require("contacts.merge")
+    done = merge.accept_suggestion(principal.workspace_id, suggestion_id, _actor(principal), body.survivor_id)
+    return AcceptOut(
+        outcome=done.outcome,  # type: ignore[arg-type]
+        merge=merge_out(done.merge) if done.merge else None,
+        contact=contact_out(done.contact),
+    )
+
+
+@router.post(
+    "/v1/contacts/<contact_id>/merge",
+    summary="Merge another contact into this one (undoable)",
+    description="This contact survives: it keeps its values and fills gaps from the other (per-field "
+    "choices override); phones, emails, channels, conversations, tags and custom fields are united. "
+    "409 for the same contact, a deleted / merged / blocked one, or two different senders on one "
+    "channel account.",
+    tags=["merges", "contacts"],
+    responses=documented(200, MergeResultOut, "Merged", 400, 401, 403, 404, 409, 415, 422),
+)
+def merge_contact(contact_id: str, body: MergeIn) -> MergeResultOut:
+    principal = principal_of(router)
+    principal.require("contacts.merge")
+    result = merge.merge_contacts(
+        principal.workspace_id,
+        contact_id,
+        body.other_contact_id,
+        _actor(principal),
+        dict(body.fields) if body.fields else None,
+    )
+    return MergeResultOut(merge=merge_out(result.merge), contact=contact_out(result.survivor))
+
+
+@router.post(
+    "/v1/merges/<merge_id>/undo",
+    summary="Undo a merge: both contacts as they were, each channel and conversation back",
+    tags=["merges"],
+    responses=documented(200, MergeResultOut, "Undone", 401, 403, 404, 409),
+)
+def undo_merge(merge_id: str) -> MergeResultOut:
+    principal = principal_of(router)
+    principal.require("merges.undo")
+    result = merge.undo_merge(
+        principal.workspace_id,
+        merge_id,
+        _actor(principal),
+        may_undo_others=principal.role in (Role.OWNER, Role.MANAGER),
+    )
+    return MergeResultOut(merge=merge_out(result.merge), contact=contact_out(result.survivor))
+
+
+@router.get(
+    "/v1/merges",
+    summary="Merge history: who merged what, when (newest first)",
+    tags=["merges"],
+    responses=documented(200, MergePage, "A page of merges", 400, 401, 403),
+)
+def list_merges(
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> MergePage:
+    principal = principal_of(router)
+    principal.require("merges.read")
+    items, next_cursor = merge.list_merges(principal.workspace_id, limit, cursor)
+    return MergePage(items=[merge_out(item) for item in items], next_cursor=next_cursor)
+
+
+@router.get(
+    "/v1/merges/<merge_id>",
+    summary="One merge",
+    tags=["merges"],
+    responses=documented(200, MergeOut, "The merge", 401, 403, 404),
+)
+def get_merge(merge_id: str) -> MergeOut:
+    principal = principal_of(router)
+    principal.require("merges.read")
+    return merge_out(merge.get_merge(principal.workspace_id, merge_id))

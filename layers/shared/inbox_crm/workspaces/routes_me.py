@@ -1,0 +1,32 @@
+"""GET /v1/me: who the caller is."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from inbox_crm.http.errors_doc import documented
+from inbox_crm.http.schemas import MeOut, UserOut, WorkspaceOut
+from inbox_crm.workspaces.members import load_membership
+from inbox_crm.workspaces.principal import principal_of
+
+router = Router()
+
+
+@router.get(
+    "/v1/me", summary="Who am I", tags=["me"], responses=documented(200, MeOut, "The caller", 401, 403)
+)
+def get_me() -> MeOut:
+    principal = principal_of(router)
+    principal.require("me.read")
+    membership = load_membership(principal.workspace_id, principal.user_id)
+    workspace, user = membership.workspace, membership.user
+    return MeOut(
+        user=UserOut(id=user.user_id, email=user.email, name=user.name),
+        workspace=WorkspaceOut(
+            id=workspace.workspace_id,
+            name=workspace.name,
+            default_region=workspace.default_region,
+            language=workspace.language,
+        ),
+        role=principal.role,
+    )
