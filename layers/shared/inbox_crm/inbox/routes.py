@@ -23,7 +23,7 @@ from inbox_crm.http.schemas import (
     Strict,
 )
 from inbox_crm.inbox import conversations
-from inbox_crm.ingest.pipeline import STATUS_RANK
+from inbox_crm.inbox.messages import STATUS_RANK
 from inbox_crm.meta.policy import Sender, free_form_until
 from inbox_crm.store.models import Conversation, Message
 from inbox_crm.workspaces.principal import principal_of

@@ -26,6 +26,7 @@ from inbox_crm.core.timeutil import from_millis, to_millis, utcnow
 from inbox_crm.events.outbox import DomainEvent, stage
 from inbox_crm.inbox.index import index as _index
 from inbox_crm.inbox.index import reindex_actions as _reindex_actions
+from inbox_crm.inbox.messages import STATUS_RANK, message_id_for, preview_of
 from inbox_crm.ingest.unrouted import UNROUTED_PARTITION, unrouted_partition
 from inbox_crm.meta.units import InboundUnit, UnitKind, fit_unit
 from inbox_crm.store.maps import compact
@@ -44,11 +45,7 @@ from inbox_crm.workspaces.channels import record_webhook_seen
 from inbox_crm.workspaces.routing import Route, resolve_route
 
 _MAX_ATTEMPTS = 12
-_PREVIEW_CHARS = 160
 _UNROUTED_RETENTION = timedelta(days=30)
-
-# WhatsApp statuses only move forward; "failed" is terminal.
-STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 99, "deleted": 98}
 
 
 @dataclass
@@ -81,10 +78,6 @@ def direct_conversation_id(identity_id: str) -> str:
 
 def comment_conversation_id(identity_id: str, post_id: str) -> str:
     return stable_id("cnv", identity_id, "post", post_id)
-
-
-def message_id_for(platform: str, account_id: str, platform_message_id: str) -> str:
-    return stable_id("msg", platform, account_id, platform_message_id)
 
 
 # ------------------------------------------------------------------ entry point
@@ -224,14 +217,6 @@ def _message_data(unit: InboundUnit) -> dict[str, Any] | None:
         }
     )
     return data or None
-
-
-def preview_of(text: str | None, attachments: list[Attachment] | None, kind: str) -> str:
-    if text:
-        return text[:_PREVIEW_CHARS]
-    if attachments:
-        return f"[{attachments[0].type}]"
-    return f"[{kind}]"
 
 
 def _new_message(
@@ -573,7 +558,7 @@ def _reconcile_echo(context: _Context, conversation: Conversation, pointer_messa
         created_at=utcnow(),
     )
     save_if_absent(pointer)
-    from inbox_crm.outbound import sending as outbound  # outbound imports this module
+    from inbox_crm.outbound import sending as outbound  # rare path: kept out of the cold start
 
     if outbound.awaits_confirmation(ours) and ours.post_started_at and unit.platform_message_id:
         # The echo proves Meta accepted a send whose answer we lost.
@@ -737,7 +722,7 @@ def _apply_status(context: _Context) -> IngestResult:
     message_id = message_id_for(unit.platform, unit.account_id, unit.platform_message_id)
     pointer, message = _target(context, unit.platform_message_id)
     if message is None and pointer is None and unit.status.callback_data:
-        from inbox_crm.outbound import sending as outbound  # outbound imports this module
+        from inbox_crm.outbound import sending as outbound  # rare path: kept out of the cold start
 
         # A send whose answer we lost: the status names it by our id (biz_opaque_callback_data).
         message = outbound.settle_by_callback(

@@ -26,7 +26,7 @@ from inbox_crm.core.secrets import page_token
 from inbox_crm.core.settings import get_settings
 from inbox_crm.core.timeutil import to_millis, utcnow
 from inbox_crm.events.outbox import DomainEvent
-from inbox_crm.ingest.pipeline import STATUS_RANK, message_id_for, preview_of
+from inbox_crm.inbox.messages import STATUS_RANK, message_id_for, preview_of
 from inbox_crm.meta.graph import GraphClient, GraphError
 from inbox_crm.meta.policy import Kind, Route, Sender, decide
 from inbox_crm.meta.send import (
