@@ -1,7 +1,7 @@
 """Turns domain events into flow runs (template.yaml FlowEngineFunction, an EventBridge rule).
 
 Idempotent on the event id: a run's id is a hash of the flow id and the event id, written with a
-conditional put (flows/engine.py)."""
+conditional put (flows/runs.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inbox_crm.core.aws_needs import TABLE_READ_WRITE, needs
 from inbox_crm.core.observability import logger, metrics, tracer
-from inbox_crm.flows.engine import handle_domain_event
+from inbox_crm.flows.triggers import handle_domain_event
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
 AWS_NEEDS = needs(TABLE_READ_WRITE)

@@ -13,10 +13,11 @@ import pytest
 from inbox_crm.contacts import records as contacts
 from inbox_crm.contacts.tags import create_tag
 from inbox_crm.core.timeutil import to_millis, utcnow
-from inbox_crm.flows import engine as flows_engine
+from inbox_crm.flows import runs
+from inbox_crm.flows.context import in_hours
 from inbox_crm.ingest.pipeline import ingest
 from inbox_crm.meta.units import UnitComment, UnitKind
-from inbox_crm.store.models import Contact, Conversation, FlowRun, FlowRunStep, InboxItem
+from inbox_crm.store.models import Contact, Conversation, FlowCounter, FlowRun, FlowRunStep, InboxItem
 from inbox_crm.workspaces import channels
 from inbox_local.apigw import lambda_context
 from inbox_local.graph_standin import GraphStandIn
@@ -317,6 +318,18 @@ def test_send_wait_decision_round_robin_and_close(
     assert len(sends) == 2
     paths = [step["path"] for step in runs[0]["steps"]]
     assert paths == ["0", "1", "2", "2.then.0", "2.then.1"]
+    # one round-robin counter for the step, read back as its model: two picks, once each
+    [counter] = [item for item in InboxItem.scan() if isinstance(item, FlowCounter)]
+    assert (counter.sk, counter.value) == ("2.then.0", 2)
+
+
+def test_every_action_type_is_performed_by_one_action_module() -> None:
+    from inbox_crm.flows import model
+    from inbox_crm.flows.actions import MODULES, actions_for
+
+    assert set(MODULES) == set(model.ACTION_TYPES)
+    performed = actions_for(*model.ACTION_TYPES)
+    assert {name: action.__module__.rsplit(".", 1)[-1] for name, action in performed.items()} == MODULES
 
 
 def test_keyword_postback_and_comment_triggers(api: ApiClient, bus: FlowBus, graph: GraphStandIn) -> None:
@@ -468,7 +481,7 @@ def test_blocked_contact_run_stops(api: ApiClient, bus: FlowBus) -> None:
     bus.settle()
     [contact] = _contacts()
     contacts.block_contact("ws_alpha", contact.contact_id, contacts.Actor("usr_alpha_owner"))
-    flows_engine.resume_due_waits(utcnow() + timedelta(minutes=1))
+    runs.resume_due_waits(utcnow() + timedelta(minutes=1))
     bus.settle()
     [run] = _runs(api, flow["id"])
     assert run["state"] == "stopped"
@@ -582,10 +595,10 @@ def test_in_hours_schedule_uses_the_timezone() -> None:
 
     schedule = {"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00"}
     monday_noon_mexico = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)  # 12:00 in Mexico City
-    assert flows_engine.in_hours(schedule, "America/Mexico_City", monday_noon_mexico)
-    assert not flows_engine.in_hours(schedule, "Europe/Madrid", monday_noon_mexico)  # 19:00 in Madrid
+    assert in_hours(schedule, "America/Mexico_City", monday_noon_mexico)
+    assert not in_hours(schedule, "Europe/Madrid", monday_noon_mexico)  # 19:00 in Madrid
     saturday = datetime(2026, 1, 10, 18, 0, tzinfo=UTC)
-    assert not flows_engine.in_hours(schedule, "America/Mexico_City", saturday)
+    assert not in_hours(schedule, "America/Mexico_City", saturday)
 
 
 def test_a_flows_close_is_announced_although_the_bus_refused_it(
@@ -648,19 +661,19 @@ def test_a_resume_that_fails_after_claiming_the_wait_is_resumed_once(
 
     due = start + timedelta(seconds=61)
     clock_at(due)
-    advance = flows_engine.advance
+    advance = runs.advance
 
     def dies(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("the sender died after claiming the wait")
 
-    monkeypatch.setattr(flows_engine, "advance", dies)
+    monkeypatch.setattr(runs, "advance", dies)
     assert work_queue.run_scheduler()["enqueued"] == 1
     assert len(work_queue.deliver_batch() or []) == 1  # reported failed: SQS redelivers it
-    monkeypatch.setattr(flows_engine, "advance", advance)
+    monkeypatch.setattr(runs, "advance", advance)
     bus.settle()
     assert [r for r in graph.requests() if r["method"] == "POST"] == []
 
-    later = due + flows_engine.WAIT_LEASE + timedelta(seconds=1)
+    later = due + runs.WAIT_LEASE + timedelta(seconds=1)
     if retried_by == "redelivery":
         clock_at(later)
         assert work_queue.deliver_batch() == []  # the same work item, after the lease expired
@@ -718,24 +731,24 @@ def test_a_resume_retaken_after_it_went_on_asks_for_the_next_step_once(
 
     due = utcnow() + timedelta(seconds=61)
     clock_at(due)
-    settle = flows_engine._settle_wait
+    settle = runs._settle_wait
 
     def dies(run: FlowRun) -> None:
         raise RuntimeError("the sender died before settling its claim")
 
-    monkeypatch.setattr(flows_engine, "_settle_wait", dies)
+    monkeypatch.setattr(runs, "_settle_wait", dies)
     assert work_queue.run_scheduler()["enqueued"] == 1
     assert len(work_queue.deliver_batch() or []) == 1
-    monkeypatch.setattr(flows_engine, "_settle_wait", settle)
+    monkeypatch.setattr(runs, "_settle_wait", settle)
     [run] = _runs(api, flow["id"])
     assert (run["state"], run["current_path"]) == ("running", "1")
 
-    clock_at(due + flows_engine.WAIT_LEASE + timedelta(seconds=1))
+    clock_at(due + runs.WAIT_LEASE + timedelta(seconds=1))
     work_queue.drain()  # the redelivered item retakes the expired claim
     bus.settle()
     [run] = _runs(api, flow["id"])
     assert run["state"] == "completed"
-    assert len(bus.pipeline.events(flows_engine.ACTION_EVENT)) == 1
+    assert len(bus.pipeline.events(runs.ACTION_EVENT)) == 1
     sends = [r for r in graph.requests() if r["method"] == "POST" and r["path"].endswith("/messages")]
     assert len(sends) == 1
     assert work_queue.run_scheduler()["due"] == 0

@@ -17,7 +17,9 @@ def run() -> list[dict[str, Any]]:
     from inbox_crm.core.settings import get_settings
     from inbox_crm.core.timeutil import to_millis, utcnow
     from inbox_crm.flows import definitions as flows
-    from inbox_crm.flows import engine as flows_engine
+    from inbox_crm.flows.actions import actions_for
+    from inbox_crm.flows.runs import perform_step, run_id_for
+    from inbox_crm.flows.triggers import handle_domain_event
     from inbox_crm.ingest.pipeline import ingest
     from inbox_crm.meta.units import InboundUnit, UnitKind
     from inbox_crm.store.models import Conversation, User, Workspace
@@ -56,20 +58,20 @@ def run() -> list[dict[str, Any]]:
         return opened.detail(), opened.data["conversation_id"]
 
     def step_detail(opened: dict[str, Any]) -> dict[str, Any]:
-        run_id = flows_engine.run_id_for(flow.flow_id, opened["metadata"]["event_id"])
+        run_id = run_id_for(flow.flow_id, opened["metadata"]["event_id"])
         return {"workspace_id": "ws_bench", "run_id": run_id, "path": "0", "action": "create_contact"}
 
-    actions = flows_engine.actions_for("create_contact")
+    actions = actions_for("create_contact")
     prepared: list[tuple[dict[str, Any], str]] = []
 
     def action_only() -> None:
         opened, _ = prepared.pop(0)
-        assert flows_engine.perform_step(step_detail(opened), actions)["outcome"] == "done"
+        assert perform_step(step_detail(opened), actions)["outcome"] == "done"
 
     def webhook_to_contact_linked() -> None:
         opened, conversation_id = new_conversation()
-        flows_engine.handle_domain_event("ConversationOpened", opened)
-        flows_engine.perform_step(step_detail(opened), actions)
+        handle_domain_event("ConversationOpened", opened)
+        perform_step(step_detail(opened), actions)
         linked = Conversation.get(*Conversation.key("ws_bench", conversation_id))
         assert linked.contact_id
 
@@ -81,7 +83,7 @@ def run() -> list[dict[str, Any]]:
 
     def engine_step() -> None:
         opened, _ = next(iterator)
-        assert flows_engine.handle_domain_event("ConversationOpened", opened)["started"]
+        assert handle_domain_event("ConversationOpened", opened)["started"]
 
     results.append(measure("flow engine: event -> run started + step requested", engine_step, runs=runs))
     prepared.extend(items)

@@ -21,7 +21,7 @@ from inbox_crm.core.aws import client
 from inbox_crm.core.observability import logger
 from inbox_crm.core.settings import get_settings
 from inbox_crm.core.timeutil import to_millis, utcnow
-from inbox_crm.flows import engine as flows_engine
+from inbox_crm.flows import runs
 from inbox_crm.outbound import broadcasts
 from inbox_crm.outbound import sending as outbound
 from inbox_crm.store.models import Broadcast, FlowRun, InboxItem, Message
@@ -69,7 +69,7 @@ def due_items(now: datetime, has_time: Callable[[], bool] = lambda: True) -> lis
     items: list[WorkItem] = []
     shards: list[tuple[Any, str, str]] = [
         *((Message, f"DUE#{shard}", "send") for shard in range(outbound.DUE_SHARDS)),
-        *((FlowRun, f"FLOWWAIT#{shard}", "flow_wait") for shard in range(flows_engine.WAIT_SHARDS)),
+        *((FlowRun, f"FLOWWAIT#{shard}", "flow_wait") for shard in range(runs.WAIT_SHARDS)),
     ]
     for model, shard, kind in shards:
         for item in _due(model, shard, upper, has_time):
@@ -137,7 +137,7 @@ def process(item: WorkItem, has_time: Callable[[], bool], now: datetime | None =
     if item.kind == "flow_wait" and isinstance(stored, FlowRun):
         # Claimed conditionally: a wait not yet due, or one another resumer holds, is left alone; a
         # claim whose lease expired (its resumer died) is taken up again.
-        return flows_engine.resume(stored, now)
+        return runs.resume(stored, now)
     if item.kind == "broadcast" and isinstance(stored, Broadcast):
         done = broadcasts.process_page(stored, has_time)
         if not done:

@@ -11,7 +11,8 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inbox_crm.core.observability import logger, metrics, tracer
-from inbox_crm.flows.engine import actions_for, perform_step
+from inbox_crm.flows.actions import actions_for
+from inbox_crm.flows.runs import perform_step
 
 
 def flow_action_handler(*action_types: str) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
