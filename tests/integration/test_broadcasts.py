@@ -13,6 +13,7 @@ from inbox_crm.outbound import broadcasts
 from inbox_crm.workspaces import channels
 from inbox_local.graph_standin import GraphStandIn
 from support.api import ApiClient
+from support.crash import crash_once_before_delivery
 from support.units import WA_NUMBER, unit
 from support.work import WorkQueue
 from support.world import World
@@ -246,3 +247,25 @@ def test_broadcasts_are_listed_newest_first(api: ApiClient, tagged: dict[str, ob
     created = [api.post("/v1/broadcasts", {**body, "name": f"B{n}"}).json()["id"] for n in range(8)]
     listed = api.get("/v1/broadcasts").json()["items"]
     assert [item["id"] for item in listed] == created[::-1]
+
+
+def test_a_recipient_stored_but_not_delivered_is_delivered_once_when_the_page_is_retaken(
+    api: ApiClient, tagged: dict[str, object], graph: GraphStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    template = {"name": "aviso_envio"}
+    body = {"name": "Aviso", "tag_id": tagged["tag"], "channel": "whatsapp", "template": template}
+    broadcast_id = api.post("/v1/broadcasts", body).json()["id"]
+    crashed = crash_once_before_delivery(monkeypatch)
+    [due] = broadcasts.due_broadcasts(utcnow())
+    with pytest.raises(RuntimeError):
+        broadcasts.process_broadcast(due)
+    assert _sends(graph) == []  # the first recipient's message is stored, queued, not sent
+    [again] = broadcasts.due_broadcasts(utcnow() + broadcasts.LEASE)
+    assert broadcasts.process_broadcast(again) is True
+    assert len(_sends(graph)) == 3  # the stored one went once, under its idempotency key
+    recipients = api.get(f"/v1/broadcasts/{broadcast_id}/recipients").json()["items"]
+    sent = {r["contact_id"]: r.get("message_id") for r in recipients if r["status"] == "sent"}
+    contacts = tagged["contacts"]
+    assert isinstance(contacts, list)
+    assert set(sent) == set(contacts)
+    assert crashed[0] in sent.values()

@@ -23,6 +23,7 @@ from inbox_local.apigw import lambda_context
 from inbox_local.graph_standin import GraphStandIn
 from inbox_local.template import load_template
 from support.api import ApiClient
+from support.crash import crash_once_before_delivery
 from support.pipeline import FlakyBus, Pipeline
 from support.units import IG_ACCOUNT, PAGE, WA_NUMBER, unit
 from support.work import WorkQueue
@@ -752,3 +753,31 @@ def test_a_resume_retaken_after_it_went_on_asks_for_the_next_step_once(
     sends = [r for r in graph.requests() if r["method"] == "POST" and r["path"].endswith("/messages")]
     assert len(sends) == 1
     assert work_queue.run_scheduler()["due"] == 0
+
+
+def test_a_flow_message_stored_but_not_delivered_is_delivered_once_by_the_retried_step(
+    api: ApiClient, bus: FlowBus, graph: GraphStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flow = _flow(
+        api,
+        {
+            "trigger": {"type": "conversation_opened", "channel": "messenger"},
+            "steps": [{"type": "send_message", "text": "Hola {{contact.first_name}}"}],
+        },
+    )
+    crashed = crash_once_before_delivery(monkeypatch)
+    _message("hola", customer_id="7000000000007777")
+    with pytest.raises(RuntimeError):  # the step function fails: EventBridge delivers it again
+        bus.settle()
+
+    def sends() -> list[dict[str, Any]]:
+        return [r for r in graph.requests() if r["method"] == "POST" and r["path"].endswith("/messages")]
+
+    assert sends() == []
+    bus.replay_all()
+    assert len(sends()) == 1
+    assert sends()[0]["body"]["metadata"] == crashed[0]  # the message stored by the first attempt
+    [run] = _runs(api, flow["id"])
+    assert run["state"] == "completed"
+    bus.replay_all()
+    assert len(sends()) == 1

@@ -10,14 +10,21 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from inbox_crm.core.errors import Conflict
 from inbox_crm.core.timeutil import to_millis, utcnow
 from inbox_crm.ingest.pipeline import ingest
+from inbox_crm.meta.graph import GraphClient
+from inbox_crm.meta.policy import Sender
+from inbox_crm.meta.send import OutboundContent
 from inbox_crm.meta.units import UnitComment, UnitKind, UnitStatus
-from inbox_crm.outbound import sending as outbound
+from inbox_crm.outbound import delivery, schedule, transitions
+from inbox_crm.outbound.compose import Author, SendSpec, compose
+from inbox_crm.ports import SecretsTokens, use_ports
 from inbox_crm.store.models import Conversation, InboxItem, Message
 from inbox_crm.workspaces import channels
 from inbox_local.graph_standin import GraphStandIn
 from support.api import ApiClient
+from support.crash import crash_once_before_delivery
 from support.units import PAGE, WA_NUMBER, unit
 from support.work import WorkQueue
 from support.world import World
@@ -80,10 +87,8 @@ def test_instagram_echo_that_beats_the_send_bookkeeping_is_reconciled_by_text(in
     conversation_id = _conversation(
         platform="instagram", account_id=IG_ACCOUNT, customer_id="8000000000000001"
     )
-    spec = outbound.SendSpec(content=outbound.OutboundContent(text="te escribo"))
-    composed = outbound.compose(
-        "ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.HUMAN, "u")
-    )
+    spec = SendSpec(content=OutboundContent(text="te escribo"))
+    composed = compose("ws_alpha", conversation_id, spec, Author(Sender.HUMAN, "u"))
     echo = unit(
         UnitKind.ECHO,
         platform="instagram",
@@ -107,11 +112,9 @@ def test_human_reply_after_24h_uses_human_agent_and_automation_is_refused(
     assert reply.status == 201, reply.text
     assert _sends(graph)[0]["body"]["messaging_type"] == "MESSAGE_TAG"
     assert _sends(graph)[0]["body"]["tag"] == "HUMAN_AGENT"
-    spec = outbound.SendSpec(content=outbound.OutboundContent(text="bot"))
-    with pytest.raises(outbound.Conflict) as refused:
-        outbound.compose(
-            "ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.AUTOMATION, "flow_1")
-        )
+    spec = SendSpec(content=OutboundContent(text="bot"))
+    with pytest.raises(Conflict) as refused:
+        compose("ws_alpha", conversation_id, spec, Author(Sender.AUTOMATION, "flow_1"))
     assert refused.value.details["reason_code"] == "window_closed_template_required"
 
 
@@ -265,11 +268,9 @@ def test_whatsapp_status_before_the_send_recorded_its_id_is_applied(
 ) -> None:
     wa = {"platform": "whatsapp", "account_id": WA_NUMBER, "customer_id": "5215512340001"}
     conversation_id = _conversation(**wa)
-    spec = outbound.SendSpec(content=outbound.OutboundContent(text="hola"))
-    message = outbound.compose(
-        "ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.HUMAN, "u")
-    ).message
-    real_request = outbound.GraphClient.request
+    spec = SendSpec(content=OutboundContent(text="hola"))
+    message = compose("ws_alpha", conversation_id, spec, Author(Sender.HUMAN, "u")).message
+    real_request = GraphClient.request
 
     def send_then_status_webhook(self: Any, method: str, path: str, token: Any, **kwargs: Any) -> Any:
         response = real_request(self, method, path, token, **kwargs)
@@ -285,11 +286,11 @@ def test_whatsapp_status_before_the_send_recorded_its_id_is_applied(
         assert ingest(delivered).outcome == "recorded"
         return response
 
-    outbound.GraphClient.request = send_then_status_webhook  # type: ignore[method-assign]
+    GraphClient.request = send_then_status_webhook  # type: ignore[method-assign]
     try:
-        sent = outbound.deliver(message)
+        sent = delivery.deliver(message)
     finally:
-        outbound.GraphClient.request = real_request  # type: ignore[method-assign]
+        GraphClient.request = real_request  # type: ignore[method-assign]
     assert sent.status == "delivered"
 
 
@@ -345,13 +346,13 @@ def test_scheduled_send_waits_then_goes_once_even_with_overlapping_schedulers(
     )
     assert reply.status == 201, reply.text
     assert reply.json()["status"] == "scheduled"
-    assert outbound.send_due(utcnow())["due"] == 0
+    assert schedule.send_due(utcnow())["due"] == 0
     later = utcnow() + timedelta(minutes=31)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda _: outbound.send_due(later), range(4)))
+        results = list(pool.map(lambda _: schedule.send_due(later), range(4)))
     assert sum(result["sent"] for result in results) == 1
     assert len(_sends(graph)) == 1
-    assert outbound.send_due(later)["due"] == 0
+    assert schedule.send_due(later)["due"] == 0
 
 
 def test_scheduled_send_past_the_window_applies_the_policy_at_send_time(
@@ -359,15 +360,15 @@ def test_scheduled_send_past_the_window_applies_the_policy_at_send_time(
 ) -> None:
     wa = {"platform": "whatsapp", "account_id": WA_NUMBER, "customer_id": "5215512340001"}
     conversation_id = _conversation(hours_ago=20, **wa)
-    author = outbound.Author(outbound.Sender.HUMAN, "u")
+    author = Author(Sender.HUMAN, "u")
     at = utcnow() + timedelta(hours=6)
-    plain = outbound.SendSpec(content=outbound.OutboundContent(text="¿sigues ahí?"), send_at=at)
-    templated = outbound.SendSpec(
-        content=outbound.OutboundContent(template={"name": "recordatorio", "language": "es"}), send_at=at
+    plain = SendSpec(content=OutboundContent(text="¿sigues ahí?"), send_at=at)
+    templated = SendSpec(
+        content=OutboundContent(template={"name": "recordatorio", "language": "es"}), send_at=at
     )
-    outbound.compose("ws_alpha", conversation_id, plain, author)
-    outbound.compose("ws_alpha", conversation_id, templated, author)
-    counts = outbound.send_due(at + timedelta(minutes=1))
+    compose("ws_alpha", conversation_id, plain, author)
+    compose("ws_alpha", conversation_id, templated, author)
+    counts = schedule.send_due(at + timedelta(minutes=1))
     assert counts == {"due": 2, "sent": 1, "failed": 1, "rescheduled": 0, "unknown": 0, "skipped": 0}
     failed = next(m for m in InboxItem.scan() if isinstance(m, Message) and m.status == "failed")
     assert failed.error_code == "window_closed_template_required"
@@ -378,16 +379,16 @@ def test_a_scheduled_send_refused_by_a_rate_limit_is_retried_later(inbox: World,
 
     conversation_id = _conversation()
     at = utcnow() + timedelta(minutes=5)
-    spec = outbound.SendSpec(content=outbound.OutboundContent(text="luego"), send_at=at)
-    outbound.compose("ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.HUMAN, "u"))
+    spec = SendSpec(content=OutboundContent(text="luego"), send_at=at)
+    compose("ws_alpha", conversation_id, spec, Author(Sender.HUMAN, "u"))
     graph.fail(status=400, error={"code": 4, "message": "Application request limit reached"}, times=10)
     client = GraphClient.from_settings()
     client.max_attempts = 1
-    first = outbound.send_due(at, client=client)
+    first = schedule.send_due(at, client=client)
     assert first["rescheduled"] == 1
     graph.clear_failures()
-    assert outbound.send_due(at)["due"] == 0  # backed off
-    assert outbound.send_due(at + timedelta(hours=1))["sent"] == 1
+    assert schedule.send_due(at)["due"] == 0  # backed off
+    assert schedule.send_due(at + timedelta(hours=1))["sent"] == 1
 
 
 def test_sending_to_another_workspaces_conversation_is_404(
@@ -518,14 +519,14 @@ def test_a_post_that_may_have_reached_meta_is_never_retried_and_is_unknown(
     assert reply.json()["error_code"] == "outcome_unknown"
     assert len(_sends(graph)) == 1
     # Nothing sends it again by itself: not the scheduler, not a retried request.
-    assert outbound.send_due(utcnow() + timedelta(minutes=10))["due"] == 0
+    assert schedule.send_due(utcnow() + timedelta(minutes=10))["due"] == 0
     # Once Meta's confirmation window has closed without an echo or status, it ends failed.
-    counts = outbound.send_due(utcnow() + timedelta(hours=2))
+    counts = schedule.send_due(utcnow() + timedelta(hours=2))
     assert (counts["due"], counts["failed"]) == (1, 1)
     assert len(_sends(graph)) == 1
     expired = _message(reply.json()["id"])
     assert (expired.status, expired.error_code) == ("failed", "delivery_unconfirmed")
-    assert outbound.send_due(utcnow() + timedelta(hours=3))["due"] == 0  # settled: off the due index
+    assert schedule.send_due(utcnow() + timedelta(hours=3))["due"] == 0  # settled: off the due index
 
 
 def test_a_messenger_echo_settles_an_unknown_send(
@@ -579,11 +580,9 @@ def test_a_whatsapp_status_settles_an_unknown_send_by_its_callback_data(
 ) -> None:
     wa = {"platform": "whatsapp", "account_id": WA_NUMBER, "customer_id": "5215512340001"}
     conversation_id = _conversation(**wa)
-    spec = outbound.SendSpec(content=outbound.OutboundContent(text="hola"))
-    composed = outbound.compose(
-        "ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.HUMAN, "u")
-    )
-    real_mark_unknown = outbound.mark_unknown
+    spec = SendSpec(content=OutboundContent(text="hola"))
+    composed = compose("ws_alpha", conversation_id, spec, Author(Sender.HUMAN, "u"))
+    real_mark_unknown = delivery.mark_unknown
 
     def status_webhook() -> None:
         [sent] = _sends(graph)
@@ -605,10 +604,10 @@ def test_a_whatsapp_status_settles_an_unknown_send_by_its_callback_data(
     network.faults = ["lost"]
     if status_first:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(outbound, "mark_unknown", webhook_then_mark_unknown)
-            result = outbound.deliver(composed.message)
+            patch.setattr(delivery, "mark_unknown", webhook_then_mark_unknown)
+            result = delivery.deliver(composed.message)
     else:
-        assert outbound.deliver(composed.message).status == "unknown"
+        assert delivery.deliver(composed.message).status == "unknown"
         status_webhook()
         result = _message(composed.message.message_id)
     result = _message(composed.message.message_id)
@@ -644,8 +643,8 @@ def test_the_same_idempotency_key_answers_the_current_state_and_refuses_another_
     conversation_id = _conversation()
     path = f"/v1/conversations/{conversation_id}/messages"
     # A request that stored the message and stopped before sending it (the function died).
-    spec = outbound.SendSpec(content=outbound.OutboundContent(text="una vez"), idempotency_key="k-9")
-    stored = outbound.compose("ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.HUMAN, "u"))
+    spec = SendSpec(content=OutboundContent(text="una vez"), idempotency_key="k-9")
+    stored = compose("ws_alpha", conversation_id, spec, Author(Sender.HUMAN, "u"))
     assert stored.message.status == "queued"
     again = api.post(path, {"text": "una vez"}, headers={"Idempotency-Key": "k-9"})
     assert (again.status, again.json()["id"], again.json()["status"]) == (
@@ -664,12 +663,10 @@ def test_a_queued_message_whose_request_died_is_sent_by_the_scheduler(
     inbox: World, graph: GraphStandIn
 ) -> None:
     conversation_id = _conversation()
-    spec = outbound.SendSpec(content=outbound.OutboundContent(text="sin perder"))
-    composed = outbound.compose(
-        "ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.HUMAN, "u")
-    )
-    assert outbound.send_due(utcnow())["due"] == 0  # its own request still has time to send it
-    assert outbound.send_due(utcnow() + outbound.QUEUED_GRACE)["sent"] == 1
+    spec = SendSpec(content=OutboundContent(text="sin perder"))
+    composed = compose("ws_alpha", conversation_id, spec, Author(Sender.HUMAN, "u"))
+    assert schedule.send_due(utcnow())["due"] == 0  # its own request still has time to send it
+    assert schedule.send_due(utcnow() + transitions.QUEUED_GRACE)["sent"] == 1
     assert _message(composed.message.message_id).status == "sent"
     assert len(_sends(graph)) == 1
 
@@ -679,17 +676,17 @@ def test_an_error_before_the_post_puts_the_message_back_for_the_scheduler(
 ) -> None:
     conversation_id = _conversation()
 
-    def no_token(account_id: str) -> str:
-        raise RuntimeError("Secrets Manager throttled")
+    class ThrottledTokens(SecretsTokens):
+        def page_token(self, account_id: str) -> str | None:
+            raise RuntimeError("Secrets Manager throttled")
 
-    with monkeypatch.context() as patch:
-        patch.setattr(outbound, "page_token", no_token)
+    with use_ports(tokens=ThrottledTokens()):
         reply = api.post(f"/v1/conversations/{conversation_id}/messages", {"text": "luego"})
         # the API's catch-all answers our 500 body (issue 10), the message stays for the scheduler
         assert (reply.status, reply.json()["error"]["code"]) == (500, "internal_error")
     [message] = [m for m in InboxItem.scan() if isinstance(m, Message) and m.direction == "outbound"]
     assert message.status == "queued"
-    assert outbound.send_due(utcnow())["sent"] == 1
+    assert schedule.send_due(utcnow())["sent"] == 1
     assert len(_sends(graph)) == 1
 
 
@@ -698,49 +695,45 @@ def test_an_expired_claim_is_resent_before_the_post_and_unknown_after(
     inbox: World, graph: GraphStandIn, posted: bool
 ) -> None:
     conversation_id = _conversation()
-    spec = outbound.SendSpec(content=outbound.OutboundContent(text="hola"))
-    message = outbound.compose(
-        "ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.HUMAN, "u")
-    ).message
+    spec = SendSpec(content=OutboundContent(text="hola"))
+    message = compose("ws_alpha", conversation_id, spec, Author(Sender.HUMAN, "u")).message
     now = utcnow()
     # The holder claims it and dies (a killed function leaves no trace but its lease).
-    assert outbound._claim(message, now)
+    assert delivery.claim(message, now)
     if posted:
         message.update(actions=[Message.post_started_at.set(now)])
-    assert outbound.send_due(now + timedelta(seconds=5))["due"] == 0  # the lease still holds
-    later = now + outbound.LEASE + timedelta(seconds=1)
-    counts = outbound.send_due(later)
+    assert schedule.send_due(now + timedelta(seconds=5))["due"] == 0  # the lease still holds
+    later = now + transitions.LEASE + timedelta(seconds=1)
+    counts = schedule.send_due(later)
     swept = _message(message.message_id)
     if posted:
         assert (counts["unknown"], swept.status, len(_sends(graph))) == (1, "unknown", 0)
         # Waiting for Meta's confirmation; when the window closes without one it ends failed.
-        assert outbound.send_due(later + timedelta(minutes=5))["due"] == 0
-        assert outbound.send_due(later + timedelta(hours=1))["failed"] == 1
+        assert schedule.send_due(later + timedelta(minutes=5))["due"] == 0
+        assert schedule.send_due(later + timedelta(hours=1))["failed"] == 1
         swept = _message(message.message_id)
         assert (swept.status, swept.error_code, len(_sends(graph))) == ("failed", "delivery_unconfirmed", 0)
     else:
         assert (counts["sent"], swept.status, len(_sends(graph))) == (1, "sent", 1)
     assert swept.gsi2pk is None  # settled: off the due index
-    assert outbound.send_due(later + timedelta(hours=2))["due"] == 0
+    assert schedule.send_due(later + timedelta(hours=2))["due"] == 0
 
 
 def test_a_late_holder_does_not_send_a_message_reclaimed_by_another(
     inbox: World, graph: GraphStandIn
 ) -> None:
     conversation_id = _conversation()
-    spec = outbound.SendSpec(content=outbound.OutboundContent(text="hola"))
-    message = outbound.compose(
-        "ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.HUMAN, "u")
-    ).message
+    spec = SendSpec(content=OutboundContent(text="hola"))
+    message = compose("ws_alpha", conversation_id, spec, Author(Sender.HUMAN, "u")).message
     now = utcnow()
     slow = Message.get(message.pk, message.sk)
-    assert outbound._claim(slow, now)
+    assert delivery.claim(slow, now)
     # Its lease expires before it posts; the sweeper reclaims and sends.
-    assert outbound.send_due(now + outbound.LEASE + timedelta(seconds=1))["sent"] == 1
-    prepared = outbound._prepare(slow, now, None, None)
+    assert schedule.send_due(now + transitions.LEASE + timedelta(seconds=1))["sent"] == 1
+    prepared = delivery.prepare(slow, now, None, None)
     assert not isinstance(prepared, Message)
-    assert not outbound._settle(
-        slow, [Message.post_started_at.set(now)], outbound._mine(slow) & (Message.status == "sending")
+    assert not transitions.transition(
+        slow, [Message.post_started_at.set(now)], transitions.mine(slow) & (Message.status == "sending")
     )
     assert len(_sends(graph)) == 1
 
@@ -749,16 +742,14 @@ def test_a_late_holder_does_not_send_a_message_reclaimed_by_another(
 
 
 def _schedule(conversation_id: str, text: str, at: Any) -> Message:
-    spec = outbound.SendSpec(content=outbound.OutboundContent(text=text), send_at=at)
-    return outbound.compose(
-        "ws_alpha", conversation_id, spec, outbound.Author(outbound.Sender.HUMAN, "u")
-    ).message
+    spec = SendSpec(content=OutboundContent(text=text), send_at=at)
+    return compose("ws_alpha", conversation_id, spec, Author(Sender.HUMAN, "u")).message
 
 
 def _due_now(message: Message) -> None:
     """Its time has come (as if the clock moved on)."""
     past = utcnow() - timedelta(seconds=1)
-    message.update(actions=[Message.gsi2sk.set(outbound._due_sort_key(message, past))])
+    message.update(actions=[Message.gsi2sk.set(transitions.due_sort_key(message, past))])
 
 
 def test_the_scheduler_enqueues_due_sends_and_senders_send_them_once(
@@ -788,20 +779,20 @@ def test_one_failing_item_never_stops_the_others(
     for message in messages:
         _due_now(message)
     broken = messages[2].message_id
-    real = outbound.deliver
+    real = delivery.deliver
 
     def deliver(message: Message, *args: Any, **kwargs: Any) -> Message:
         if message.message_id == broken:
             raise RuntimeError("DynamoDB throttled this one")
         return real(message, *args, **kwargs)
 
-    monkeypatch.setattr(outbound, "deliver", deliver)
+    monkeypatch.setattr(schedule, "deliver", deliver)
     work_queue.run_scheduler()
     failed = work_queue.deliver_batch()
     assert failed is not None
     assert len(failed) == 1  # only that record is redelivered
     assert len(_sends(graph)) == 4
-    monkeypatch.setattr(outbound, "deliver", real)
+    monkeypatch.setattr(schedule, "deliver", real)
     work_queue.drain()
     assert {_message(m.message_id).status for m in messages} == {"sent"}
     assert len(_sends(graph)) == 5
@@ -844,13 +835,13 @@ def test_expired_claims_are_swept_through_the_work_queue(
     inbox: World, graph: GraphStandIn, work_queue: WorkQueue
 ) -> None:
     conversation_id = _conversation()
-    spec = outbound.SendSpec(content=outbound.OutboundContent(text="hola"))
-    author = outbound.Author(outbound.Sender.HUMAN, "u")
-    never_posted = outbound.compose("ws_alpha", conversation_id, spec, author).message
-    posted = outbound.compose("ws_alpha", conversation_id, spec, author).message
-    long_ago = utcnow() - outbound.LEASE - timedelta(seconds=5)
+    spec = SendSpec(content=OutboundContent(text="hola"))
+    author = Author(Sender.HUMAN, "u")
+    never_posted = compose("ws_alpha", conversation_id, spec, author).message
+    posted = compose("ws_alpha", conversation_id, spec, author).message
+    long_ago = utcnow() - transitions.LEASE - timedelta(seconds=5)
     for message in (never_posted, posted):
-        assert outbound._claim(message, long_ago)  # their holders died a while ago
+        assert delivery.claim(message, long_ago)  # their holders died a while ago
     posted.update(actions=[Message.post_started_at.set(long_ago)])
     assert work_queue.run_scheduler()["due"] == 2
     work_queue.drain()
@@ -887,7 +878,7 @@ def test_a_send_meta_never_confirmed_ends_failed_and_a_late_echo_still_makes_it_
     conversation_id = _conversation()
     network.faults = ["lost"]
     message = api.post(f"/v1/conversations/{conversation_id}/messages", {"text": "¿llegó?"}).json()
-    assert outbound.send_due(utcnow() + timedelta(hours=1))["failed"] == 1
+    assert schedule.send_due(utcnow() + timedelta(hours=1))["failed"] == 1
     assert _message(message["id"]).status == "failed"
     [sent] = _sends(graph)
     echo = unit(
@@ -930,3 +921,22 @@ def test_an_unconfirmed_send_is_expired_through_the_work_queue_and_the_agent_may
     assert retried.json()["status"] == "sent"
     assert len(_sends(graph)) == 2
     get_settings.cache_clear()
+
+
+def test_a_reply_stored_but_not_delivered_is_delivered_once_by_the_retried_request(
+    api: ApiClient, inbox: World, graph: GraphStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversation_id = _conversation()
+    crashed = crash_once_before_delivery(monkeypatch)
+    path = f"/v1/conversations/{conversation_id}/messages"
+    first = api.post(path, {"text": "una vez"}, headers={"Idempotency-Key": "k-crash"})
+    assert first.status == 500
+    assert _message(crashed[0]).status == "queued"
+    assert _sends(graph) == []
+    again = api.post(path, {"text": "una vez"}, headers={"Idempotency-Key": "k-crash"})
+    assert again.status == 200, again.text  # the first request's message, not a new one
+    assert (again.json()["id"], again.json()["status"]) == (crashed[0], "sent")
+    assert len(_sends(graph)) == 1
+    third = api.post(path, {"text": "una vez"}, headers={"Idempotency-Key": "k-crash"})
+    assert (third.status, third.json()["status"]) == (200, "sent")
+    assert len(_sends(graph)) == 1

@@ -28,7 +28,7 @@ def run() -> list[dict[str, Any]]:
     from inbox_crm.core.timeutil import to_millis, utcnow
     from inbox_crm.ingest.pipeline import ingest
     from inbox_crm.meta.units import InboundUnit, UnitKind
-    from inbox_crm.outbound import sending as outbound
+    from inbox_crm.outbound.transitions import set_due
     from inbox_crm.store.models import Conversation, Message
     from inbox_crm.workspaces import channels
     from inbox_local.graph_standin import GraphStandIn
@@ -82,7 +82,7 @@ def run() -> list[dict[str, Any]]:
                     send_at=due,
                     send_attempts=0,
                 )
-                outbound._due_keys(message, due)
+                set_due(message, due)
                 batch.save(message)
 
     far = utcnow() + timedelta(days=30)

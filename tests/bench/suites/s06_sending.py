@@ -17,7 +17,7 @@ def _seed_scheduled(
     """Write `count` messages scheduled far in the future, exactly as compose() stores them."""
     from inbox_crm.core.ids import new_id
     from inbox_crm.core.timeutil import to_millis
-    from inbox_crm.outbound.sending import _due_keys
+    from inbox_crm.outbound.transitions import set_due
     from inbox_crm.store.models import Message
 
     with Message.batch_write() as batch:
@@ -36,7 +36,7 @@ def _seed_scheduled(
                 status="scheduled",
                 send_at=far,
             )
-            _due_keys(message, far)
+            set_due(message, far)
             batch.save(message)
 
 
@@ -48,8 +48,11 @@ def run() -> list[dict[str, Any]]:
     from inbox_crm.ingest.pipeline import ingest
     from inbox_crm.meta.graph import GraphClient
     from inbox_crm.meta.policy import Sender
+    from inbox_crm.meta.send import OutboundContent
     from inbox_crm.meta.units import InboundUnit, UnitKind
-    from inbox_crm.outbound import sending as outbound
+    from inbox_crm.outbound.compose import Author, SendSpec, compose
+    from inbox_crm.outbound.schedule import send_due
+    from inbox_crm.outbound.send import send_message
     from inbox_crm.store.models import Conversation
     from inbox_crm.workspaces import channels
     from inbox_local.graph_standin import GraphStandIn
@@ -71,14 +74,11 @@ def run() -> list[dict[str, Any]]:
     )
     ingest(unit)
     [conversation] = [c for c in Conversation.scan() if isinstance(c, Conversation)]
-    author = outbound.Author(Sender.HUMAN, "usr_b")
+    author = Author(Sender.HUMAN, "usr_b")
 
     def send_now() -> None:
-        spec = outbound.SendSpec(content=outbound.OutboundContent(text="respuesta"))
-        composed = outbound.compose("ws_bench", conversation.conversation_id, spec, author)
-        sent = outbound.deliver(
-            composed.message, client=client, conversation=composed.conversation, identity=composed.identity
-        )
+        spec = SendSpec(content=OutboundContent(text="respuesta"))
+        sent = send_message("ws_bench", conversation.conversation_id, spec, author, client=client).message
         assert sent.status == "sent", (sent.status, sent.error_code, sent.error_reason)
 
     results = [measure("send: agent reply (compose + deliver)", send_now, runs=20)]
@@ -91,18 +91,16 @@ def run() -> list[dict[str, Any]]:
         seeded = level
 
         def pickup_nothing_due() -> None:
-            assert outbound.send_due(utcnow(), client=client)["due"] == 0
+            assert send_due(utcnow(), client=client)["due"] == 0
 
         row = measure("scheduler: due pickup (nothing due)", pickup_nothing_due, runs=5, scheduled=level)
         pickup_rows.append(row)
         results.append(row)
 
     def one_due() -> None:
-        spec = outbound.SendSpec(
-            content=outbound.OutboundContent(text="ya"), send_at=utcnow() + timedelta(seconds=1)
-        )
-        outbound.compose("ws_bench", conversation.conversation_id, spec, author)
-        assert outbound.send_due(utcnow() + timedelta(seconds=2), client=client)["sent"] == 1
+        spec = SendSpec(content=OutboundContent(text="ya"), send_at=utcnow() + timedelta(seconds=1))
+        compose("ws_bench", conversation.conversation_id, spec, author)
+        assert send_due(utcnow() + timedelta(seconds=2), client=client)["sent"] == 1
 
     results.append(
         measure("scheduler: compose + pickup + send one due message", one_due, runs=10, scheduled=seeded)

@@ -23,7 +23,8 @@ from inbox_crm.core.settings import get_settings
 from inbox_crm.core.timeutil import to_millis, utcnow
 from inbox_crm.flows import runs
 from inbox_crm.outbound import broadcasts
-from inbox_crm.outbound import sending as outbound
+from inbox_crm.outbound.schedule import process_claimable
+from inbox_crm.outbound.transitions import DUE_SHARDS
 from inbox_crm.store.models import Broadcast, FlowRun, InboxItem, Message
 
 SQS_BATCH = 10
@@ -68,7 +69,7 @@ def due_items(now: datetime, has_time: Callable[[], bool] = lambda: True) -> lis
     upper = f"{to_millis(now):013d}#~"
     items: list[WorkItem] = []
     shards: list[tuple[Any, str, str]] = [
-        *((Message, f"DUE#{shard}", "send") for shard in range(outbound.DUE_SHARDS)),
+        *((Message, f"DUE#{shard}", "send") for shard in range(DUE_SHARDS)),
         *((FlowRun, f"FLOWWAIT#{shard}", "flow_wait") for shard in range(runs.WAIT_SHARDS)),
     ]
     for model, shard, kind in shards:
@@ -129,7 +130,7 @@ def process(item: WorkItem, has_time: Callable[[], bool], now: datetime | None =
             workspace_id=workspace_id,
             conversation_id=conversation_id,
         )
-        return outbound.process_claimable(claimable, now).status or "gone"
+        return process_claimable(claimable, now).status or "gone"
     try:
         stored = InboxItem.get(item.pk, item.sk, consistent_read=True)
     except InboxItem.DoesNotExist:

@@ -558,11 +558,12 @@ def _reconcile_echo(context: _Context, conversation: Conversation, pointer_messa
         created_at=utcnow(),
     )
     save_if_absent(pointer)
-    from inbox_crm.outbound import sending as outbound  # rare path: kept out of the cold start
+    from inbox_crm.outbound import settle  # rare path: kept out of the cold start
+    from inbox_crm.outbound.transitions import awaits_confirmation
 
-    if outbound.awaits_confirmation(ours) and ours.post_started_at and unit.platform_message_id:
+    if awaits_confirmation(ours) and ours.post_started_at and unit.platform_message_id:
         # The echo proves Meta accepted a send whose answer we lost.
-        outbound.settle_seen(ours, unit.platform, unit.account_id, unit.platform_message_id)
+        settle.settle_seen(ours, unit.platform, unit.account_id, unit.platform_message_id)
     return True
 
 
@@ -722,10 +723,10 @@ def _apply_status(context: _Context) -> IngestResult:
     message_id = message_id_for(unit.platform, unit.account_id, unit.platform_message_id)
     pointer, message = _target(context, unit.platform_message_id)
     if message is None and pointer is None and unit.status.callback_data:
-        from inbox_crm.outbound import sending as outbound  # rare path: kept out of the cold start
+        from inbox_crm.outbound import settle  # rare path: kept out of the cold start
 
         # A send whose answer we lost: the status names it by our id (biz_opaque_callback_data).
-        message = outbound.settle_by_callback(
+        message = settle.settle_by_callback(
             context.workspace_id,
             unit.status.callback_data,
             unit.platform,

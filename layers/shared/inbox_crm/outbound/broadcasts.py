@@ -3,7 +3,7 @@
 Resumable and exactly-once per recipient: the scheduler leases a due broadcast (gsi2) and enqueues
 it as a work item; a sender does one page of the tag's listing from the stored cursor, writes a
 recipient record per contact with a condition (a repeated page adds nothing), sends through the same
-compose/deliver path as agents with an idempotency key per (broadcast, contact), and enqueues the
+send_message as agents with an idempotency key per (broadcast, contact), and enqueues the
 next page. Sends are paced under Meta's per-second caps; the cancel flag is read before each
 recipient; a page stops when its function's time runs short and the next delivery resumes it.
 """
@@ -26,7 +26,8 @@ from inbox_crm.core.observability import logger
 from inbox_crm.core.timeutil import to_millis, utcnow
 from inbox_crm.meta.policy import Sender
 from inbox_crm.meta.send import OutboundContent
-from inbox_crm.outbound import sending as outbound
+from inbox_crm.outbound.compose import Author, SendSpec
+from inbox_crm.outbound.send import send_message
 from inbox_crm.store.models import Broadcast, BroadcastRecipient, Contact, Identity
 from inbox_crm.store.transactions import condition_failed
 
@@ -225,7 +226,7 @@ def _send_to(broadcast: Broadcast, contact: Contact, pace: _Pacer) -> str:
         if existing.status != "sending":
             return "done"  # finished by an earlier run
     stored = broadcast.content.as_dict() if broadcast.content else {}
-    spec = outbound.SendSpec(
+    spec = SendSpec(
         content=OutboundContent(
             text=stored.get("text"),
             template=stored.get("template"),
@@ -234,15 +235,10 @@ def _send_to(broadcast: Broadcast, contact: Contact, pace: _Pacer) -> str:
         ),
         idempotency_key=f"broadcast:{broadcast.broadcast_id}:{contact.contact_id}",
     )
-    author = outbound.Author(Sender.AUTOMATION, broadcast.broadcast_id)
+    author = Author(Sender.AUTOMATION, broadcast.broadcast_id)
     pace.wait()
     try:
-        composed = outbound.compose(broadcast.workspace_id, conversation_id, spec, author)
-        message = composed.message
-        if message.status == "queued":
-            message = outbound.deliver(
-                message, conversation=composed.conversation, identity=composed.identity
-            )
+        message = send_message(broadcast.workspace_id, conversation_id, spec, author).message
         # Sent only once Meta accepted it; a message still on its way (or unknown) says so.
         status = _RECIPIENT_STATUS.get(message.status or "", "pending")
         reason = message.error_code

@@ -12,7 +12,10 @@ from inbox_crm.inbox import conversations
 from inbox_crm.inbox.routes import message_out
 from inbox_crm.meta.policy import Sender
 from inbox_crm.meta.send import OutboundContent
-from inbox_crm.outbound import sending as outbound
+from inbox_crm.outbound.compose import Author, SendSpec
+from inbox_crm.outbound.delivery import retry_unknown
+from inbox_crm.outbound.schedule import cancel_scheduled
+from inbox_crm.outbound.send import send_message as send
 from inbox_crm.workspaces.principal import principal_of
 
 router = Router()
@@ -52,24 +55,19 @@ def send_message(conversation_id: str, body: SendIn) -> Response[str]:
         template=body.template.model_dump(exclude_none=True) if body.template else None,
         reply_to=body.reply_to,
     )
-    spec = outbound.SendSpec(
+    spec = SendSpec(
         content=content,
         send_at=body.send_at,
         reply_mode=_REPLY_MODES[body.reply],
         comment_id=body.comment_id,
         idempotency_key=key,
     )
-    composed = outbound.compose(
-        principal.workspace_id, conversation_id, spec, outbound.Author(Sender.HUMAN, principal.user_id)
-    )
-    message = composed.message
-    if message.status == "queued":  # new, or a first attempt that stopped before claiming it
-        message = outbound.deliver(message, conversation=composed.conversation, identity=composed.identity)
+    sent = send(principal.workspace_id, conversation_id, spec, Author(Sender.HUMAN, principal.user_id))
     conversation = conversations.get_conversation(principal.workspace_id, conversation_id)
     return Response(
-        status_code=201 if composed.created else 200,
+        status_code=201 if sent.created else 200,
         content_type=content_types.APPLICATION_JSON,
-        body=message_out(message, conversation).model_dump_json(),
+        body=message_out(sent.message, conversation).model_dump_json(),
     )
 
 
@@ -87,7 +85,7 @@ def send_message(conversation_id: str, body: SendIn) -> Response[str]:
 def retry_message(conversation_id: str, message_id: str) -> Response[str]:
     principal = principal_of(router)
     principal.require("messages.send")
-    message = outbound.retry_unknown(principal.workspace_id, conversation_id, message_id)
+    message = retry_unknown(principal.workspace_id, conversation_id, message_id)
     conversation = conversations.get_conversation(principal.workspace_id, conversation_id)
     return Response(
         status_code=200,
@@ -110,7 +108,7 @@ def cancel_message(conversation_id: str, message_id: str) -> Response[str]:
     principal = principal_of(router)
     principal.require("messages.send")
     conversation = conversations.get_conversation(principal.workspace_id, conversation_id)
-    message = outbound.cancel_scheduled(principal.workspace_id, conversation_id, message_id)
+    message = cancel_scheduled(principal.workspace_id, conversation_id, message_id)
     return Response(
         status_code=200,
         content_type=content_types.APPLICATION_JSON,

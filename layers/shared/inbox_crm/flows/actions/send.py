@@ -13,26 +13,25 @@ from inbox_crm.flows.steps import PermanentStepError, StepCall
 def send_step(call: StepCall, text: str | None, reply_mode: str, **content: Any) -> dict[str, Any]:
     from inbox_crm.meta.policy import Sender
     from inbox_crm.meta.send import OutboundContent
-    from inbox_crm.outbound import sending as outbound
+    from inbox_crm.outbound.compose import Author, SendSpec
+    from inbox_crm.outbound.send import send_message
 
     conversation = call.conversation()
     variables = call.context.variables()
     rendered = model.render(text, variables) if text else None
     call.set_input({"text": rendered, "reply_mode": reply_mode, **content})
-    spec = outbound.SendSpec(
+    spec = SendSpec(
         content=OutboundContent(text=rendered, **content),
         reply_mode=reply_mode,
         comment_id=trigger_data(call.run).get("comment_id") if reply_mode != "message" else None,
         idempotency_key=call.idempotency_key,
     )
-    author = outbound.Author(Sender.AUTOMATION, call.run.flow_id, caused_by_flow=call.run.flow_id)
-    composed = outbound.compose(call.run.workspace_id, conversation.conversation_id, spec, author)
-    message = composed.message
-    if message.status == "queued":  # a first attempt that stopped before sending sends now
-        message = outbound.deliver(message, conversation=composed.conversation, identity=composed.identity)
+    author = Author(Sender.AUTOMATION, call.run.flow_id, caused_by_flow=call.run.flow_id)
+    sent = send_message(call.run.workspace_id, conversation.conversation_id, spec, author)
+    message = sent.message
     if message.status == "failed":
         raise PermanentStepError(message.error_reason or "the message could not be sent")
-    return {"message_id": message.message_id, "status": message.status, "created": composed.created}
+    return {"message_id": message.message_id, "status": message.status, "created": sent.created}
 
 
 def perform(call: StepCall) -> dict[str, Any]:
