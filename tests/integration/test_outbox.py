@@ -142,6 +142,50 @@ def test_an_api_change_is_announced_once_although_the_bus_was_down(
     assert assigned.detail["assignee_id"] == "usr_alpha_agent"
 
 
+def test_an_agents_change_is_announced_under_an_id_derived_from_the_change_not_the_request(
+    inbox: Pipeline, api: ApiClient
+) -> None:
+    """Issue 11: a conversation's events are identified by the change (the conversation and its
+    revision), not by the API request: a replayed request (a client's retry, a new request id)
+    announces nothing new, and each real change is announced once under its own id."""
+    inbox.post(text_delivery(SENDERS[0]))
+    inbox.drain()
+    base = f"/v1/conversations/{direct_conversation_id(identity_id_for('messenger', PAGE, SENDERS[0]))}"
+    for _ in range(2):  # the same requests, replayed
+        assert api.post(f"{base}/assign", {"assignee_id": "usr_alpha_agent"}).status == 200
+        assert api.post(f"{base}/close").status == 200
+    assert api.post(f"{base}/reopen").status == 200
+    assert api.post(f"{base}/close").status == 200
+
+    counted = ids_by_name(inbox)
+    assert list(counted["ConversationAssigned"].values()) == [1]
+    assert list(counted["ConversationClosed"].values()) == [1, 1]  # two closes: two ids, each once
+    assert list(counted["ConversationReopened"].values()) == [1]
+
+
+def test_a_change_that_raced_another_is_announced_at_its_own_revision(
+    inbox: Pipeline, api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two agents assign from the same read: the second write finds the revision moved on, reads again
+    and is announced under the next revision, so neither announcement hides the other."""
+    from inbox_crm.inbox import conversations
+
+    inbox.post(text_delivery(SENDERS[0]))
+    inbox.drain()
+    conversation_id = direct_conversation_id(identity_id_for("messenger", PAGE, SENDERS[0]))
+    base = f"/v1/conversations/{conversation_id}"
+    stale = [conversations.get_conversation("ws_alpha", conversation_id)]  # read before the other's write
+    assert api.post(f"{base}/assign", {"assignee_id": "usr_alpha_agent"}).status == 200
+    read = conversations.get_conversation
+    monkeypatch.setattr(conversations, "get_conversation", lambda *key: stale.pop() if stale else read(*key))
+    reply = api.post(f"{base}/assign", {"assignee_id": "usr_alpha_manager"})
+    assert (reply.status, reply.json()["assignee_id"]) == (200, "usr_alpha_manager")
+
+    assigned = inbox.events("ConversationAssigned")
+    assert [event.detail["assignee_id"] for event in assigned] == ["usr_alpha_agent", "usr_alpha_manager"]
+    assert len({event.detail["metadata"]["event_id"] for event in assigned}) == 2
+
+
 def test_outbox_items_are_written_with_the_change_and_expire(inbox: Pipeline) -> None:
     inbox.post(text_delivery(SENDERS[0]))
     inbox.drain()

@@ -57,14 +57,9 @@ class StepCall:
     def change(self) -> Any:
         from inbox_crm.inbox.conversations import Change
 
+        # A retried step finds its change made: nothing new is announced (inbox/conversations.py).
         run = self.run
-        # The run's step is the cause: a retried step commits the same event id.
-        return Change(
-            by=run.flow_id,
-            cause=f"{run.run_id}:{self.path}",
-            correlation_id=run.correlation_id,
-            caused_by_flow=run.flow_id,
-        )
+        return Change(by=run.flow_id, correlation_id=run.correlation_id, caused_by_flow=run.flow_id)
 
     def set_input(self, values: dict[str, Any]) -> None:
         self.item.update(actions=[FlowRunStep.input.set(compact(values))])

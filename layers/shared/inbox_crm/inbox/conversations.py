@@ -3,6 +3,7 @@ conversation's own partition (never a Scan)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,24 +122,24 @@ def list_messages(
 
 @dataclass(frozen=True)
 class Change:
-    """Who changes a conversation and what caused it: an API request, or a flow run's step.
+    """Who changes a conversation: an agent (an API request) or a flow run's step.
 
-    The event's id derives from the cause, so a retried change commits the same event.
+    Who asks is not the cause of the events: their ids derive from the change itself (the
+    conversation's revision), so a retried request or step announces nothing new.
     """
 
     by: str  # a user id, or a flow id
-    cause: str  # "api:<request id>" | "<run id>:<step path>"
     correlation_id: str | None = None
     caused_by_flow: str | None = None
 
 
 def _event(
-    workspace_id: str, name: str, conversation: Conversation, change: Change, **data: Any
+    workspace_id: str, name: str, conversation: Conversation, revision: int, change: Change, **data: Any
 ) -> DomainEvent:
     return DomainEvent(
         name=name,
         workspace_id=workspace_id,
-        cause=f"{conversation.conversation_id}:{name}:{change.cause}",
+        cause=f"{conversation.conversation_id}:{revision}",
         data={
             "conversation_id": conversation.conversation_id,
             "channel": conversation.platform,
@@ -150,32 +151,65 @@ def _event(
     )
 
 
+def _at_revision(conversation: Conversation) -> Condition:
+    """Nobody changed it since it was read (an item from before revisions has none)."""
+    if conversation.revision:
+        return Conversation.revision == conversation.revision
+    return Conversation.revision.does_not_exist() | (Conversation.revision == 0)
+
+
+# what a change writes: update actions, the condition they hold under, and the event announcing it
+_Planned = tuple[list[Any], Condition, DomainEvent]
+
+
+def _revise(
+    workspace_id: str,
+    conversation_id: str,
+    revise: Callable[[Conversation, int], _Planned | None],
+) -> tuple[Conversation, bool]:
+    """Apply one change at the conversation's next revision, committed with its event (the outbox).
+    ``revise`` says what to write, or None when the conversation is already as asked (nothing new
+    happens, nothing is announced). A concurrent change makes it read again."""
+    for _ in range(5):
+        conversation = get_conversation(workspace_id, conversation_id)
+        revision = int(conversation.revision or 0) + 1
+        planned = revise(conversation, revision)
+        if planned is None:
+            return conversation, False
+        actions, condition, event = planned
+        try:
+            with transaction() as tx:
+                tx.update(
+                    conversation,
+                    actions=[*actions, Conversation.revision.set(revision)],
+                    condition=condition & _at_revision(conversation),
+                )
+                stage(tx, [event])
+        except TransactionConflict:
+            continue  # changed meanwhile: read again
+        conversation.revision = revision
+        return conversation, True
+    raise Conflict("The conversation keeps changing; try again")
+
+
 _STATUS_EVENTS = {"closed": "ConversationClosed", "open": "ConversationReopened"}
 
 
 def _change_status(
     workspace_id: str, conversation_id: str, status: str, change: Change
 ) -> tuple[Conversation, bool]:
-    """Open or close; False when it already was. The inbox index follows the status, and the event
-    is committed with the change (the outbox)."""
-    for _ in range(5):
-        conversation = get_conversation(workspace_id, conversation_id)
+    """Open or close; False when it already was. The inbox index follows the status."""
+
+    def revise(conversation: Conversation, revision: int) -> _Planned | None:
         if conversation.status == status:
-            return conversation, False
+            return None
         previous = conversation.status
+        event = _event(workspace_id, _STATUS_EVENTS[status], conversation, revision, change)
         conversation.status = status
-        try:
-            with transaction() as tx:
-                tx.update(
-                    conversation,
-                    actions=[Conversation.status.set(status), *reindex_actions(conversation)],
-                    condition=Conversation.status == previous,
-                )
-                stage(tx, [_event(workspace_id, _STATUS_EVENTS[status], conversation, change)])
-        except TransactionConflict:
-            continue  # changed meanwhile: read again
-        return conversation, True
-    raise Conflict("The conversation keeps changing; try again")
+        actions = [Conversation.status.set(status), *reindex_actions(conversation)]
+        return actions, Conversation.status == previous, event
+
+    return _revise(workspace_id, conversation_id, revise)
 
 
 def close_conversation(workspace_id: str, conversation_id: str, change: Change) -> tuple[Conversation, bool]:
@@ -193,26 +227,28 @@ def assign_conversation(
     workspace_id: str, conversation_id: str, assignee_id: str | None, change: Change
 ) -> Conversation:
     """Assign to a member of the workspace, or unassign with None; ConversationAssigned is committed
-    with it."""
+    with it (not when it already was)."""
     if assignee_id is not None:
         try:
             User.get(*User.key(workspace_id, assignee_id))
         except User.DoesNotExist:
             raise InvalidInput("No such user in this workspace", {"fields": ["assignee_id"]}) from None
-    conversation = get_conversation(workspace_id, conversation_id)
-    action = (
-        Conversation.assignee_id.remove()
-        if assignee_id is None
-        else Conversation.assignee_id.set(assignee_id)
-    )
-    event = _event(workspace_id, "ConversationAssigned", conversation, change, assignee_id=assignee_id)
-    try:
-        with transaction() as tx:
-            tx.update(conversation, actions=[action], condition=Conversation.pk.exists())
-            stage(tx, [event])
-    except TransactionConflict:
-        raise NotFound("No such conversation") from None
-    conversation.assignee_id = assignee_id
+
+    def revise(conversation: Conversation, revision: int) -> _Planned | None:
+        if conversation.assignee_id == assignee_id:
+            return None
+        event = _event(
+            workspace_id, "ConversationAssigned", conversation, revision, change, assignee_id=assignee_id
+        )
+        action = (
+            Conversation.assignee_id.remove()
+            if assignee_id is None
+            else Conversation.assignee_id.set(assignee_id)
+        )
+        conversation.assignee_id = assignee_id
+        return [action], Conversation.pk.exists(), event
+
+    conversation, _ = _revise(workspace_id, conversation_id, revise)
     return conversation
 
 

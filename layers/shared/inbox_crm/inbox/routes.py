@@ -8,7 +8,6 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import Field
 
-from inbox_crm.core.ids import new_id
 from inbox_crm.core.timeutil import from_millis, to_millis, utcnow
 from inbox_crm.http.errors_doc import documented
 from inbox_crm.http.schemas import (
@@ -182,9 +181,9 @@ class AssignIn(Strict):
 
 
 def _change(user_id: str) -> conversations.Change:
-    """The request is the cause of what it changes: its id makes the event's id (and correlates)."""
-    request_id = router.current_event.raw_event.get("requestContext", {}).get("requestId") or new_id("req")
-    return conversations.Change(by=user_id, cause=f"api:{request_id}", correlation_id=request_id)
+    """Who changes it; the request's id correlates (the events' ids derive from the change itself)."""
+    request_id = router.current_event.raw_event.get("requestContext", {}).get("requestId")
+    return conversations.Change(by=user_id, correlation_id=request_id)
 
 
 @router.post(

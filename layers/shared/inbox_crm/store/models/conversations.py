@@ -38,6 +38,9 @@ class Conversation(InboxItem, discriminator="Conversation"):
     delivered_watermark = NumberAttribute(default=0)  # ms: outbound at or before it is delivered
     read_watermark = NumberAttribute(default=0)
     hidden = BooleanAttribute(default=False)  # blocked contact: stored, not shown
+    # Numbers the changes agents and flows make (status, assignee): the cause their events' ids
+    # derive from (inbox/conversations.py), so a replayed request announces nothing new.
+    revision = NumberAttribute(default=0)
     # No VersionAttribute: messages land concurrently and their counters commute; writers put
     # conditions on exactly the fields they change (see ingest/pipeline.py).
 
