@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 CHROMIUM := /usr/bin/chromium
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install run reset token replay test lint unit e2e bench chaos browser-deps deploy clean openapi alarms
+.PHONY: install run reset token replay test lint unit e2e bench chaos browser-deps deploy clean openapi alarms events
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -52,6 +52,10 @@ lint: install
 ## make alarms: regenerate template.yaml's CloudWatch alarms (every function, dead-letter queue and API)
 alarms: install
 	PYTHONPATH=tests $(BIN)/python -m support.alarms
+
+## make events: regenerate docs/EVENTS.md (every detail-type's contract, producers, consumer rules)
+events: install
+	PYTHONPATH=tests $(BIN)/python -m support.events_catalog
 
 unit: install
 	$(BIN)/pytest -q -n 2 tests/unit tests/integration

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+from aws_lambda_powertools.utilities.parser import envelopes, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inbox_crm.core.aws_needs import PAGE_TOKENS, TABLE_READ_WRITE, needs
 from inbox_crm.core.observability import logger, metrics, tracer
+from inbox_crm.events.contracts import IdentityCreated
 from inbox_crm.identity.enrichment import enrich_identity
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
@@ -18,9 +17,8 @@ AWS_NEEDS = needs(TABLE_READ_WRITE, PAGE_TOKENS)
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
-    envelope = EventBridgeEvent(event)
-    detail = envelope.detail
-    logger.set_correlation_id((detail.get("metadata") or {}).get("correlation_id"))
-    status = enrich_identity(detail["workspace_id"], detail["identity_id"])
-    return {"identity_id": detail["identity_id"], "profile_status": status}
+@event_parser(model=IdentityCreated, envelope=envelopes.EventBridgeEnvelope)
+def lambda_handler(event: IdentityCreated, context: LambdaContext) -> dict[str, str]:
+    logger.set_correlation_id(event.metadata.correlation_id)
+    status = enrich_identity(event.workspace_id, event.identity_id)
+    return {"identity_id": event.identity_id, "profile_status": status}

@@ -6,30 +6,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inbox_crm.core.aws_needs import TABLE_READ_WRITE, needs
 from inbox_crm.core.observability import logger, metrics, tracer
+from inbox_crm.events.consumers import parse_domain_event
+from inbox_crm.events.contracts import ContactAssociated, EventDetail, MessageReceived
 from inbox_crm.identity import suggestions
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
 AWS_NEEDS = needs(TABLE_READ_WRITE)
 
 
-def handle(name: str, detail: dict[str, Any]) -> dict[str, Any]:
-    workspace_id = detail["workspace_id"]
-    if name == "ContactAssociated":
-        suggestions.refresh_contact(workspace_id, detail["contact_id"])
-        return {"refreshed": detail["contact_id"]}
-    if name != "MessageReceived" or not detail.get("text"):
+def handle(detail: EventDetail) -> dict[str, Any]:
+    if isinstance(detail, ContactAssociated):
+        suggestions.refresh_contact(detail.workspace_id, detail.contact_id)
+        return {"refreshed": detail.contact_id}
+    if not isinstance(detail, MessageReceived) or not detail.text:
         return {"hints": 0}
     written = suggestions.hints_from_message(
-        workspace_id,
-        detail["identity_id"],
-        detail["conversation_id"],
-        detail["message_id"],
-        detail.get("text"),
+        detail.workspace_id, detail.identity_id, detail.conversation_id, detail.message_id, detail.text
     )
     return {"hints": len(written)}
 
@@ -38,7 +34,6 @@ def handle(name: str, detail: dict[str, Any]) -> dict[str, Any]:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    envelope = EventBridgeEvent(event)
-    detail = envelope.detail
-    logger.set_correlation_id((detail.get("metadata") or {}).get("correlation_id"))
-    return handle(envelope.detail_type, detail)
+    detail = parse_domain_event(event)
+    logger.set_correlation_id(detail.metadata.correlation_id)
+    return handle(detail)

@@ -305,7 +305,8 @@ class RuleConsumer(_Worker):
         self._busy.set()
         for message in messages:
             self.events += 1
-            event = self._target_input(json.loads(message["Body"]))
+            # moto's rule target leaves out the envelope's account, which EventBridge always sends
+            event = self._target_input({"account": ACCOUNT_ID, **json.loads(message["Body"])})
             error = invoke_with_retries(self.function, event, self.attempts, self._stop)
             if error is not None:
                 self.failed_events += 1

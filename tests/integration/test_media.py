@@ -50,7 +50,7 @@ def test_whatsapp_media_is_copied_once_and_offered_for_download(
         "id": "e1",
         "account": "0",
         "region": "us-east-1",
-        "time": "",
+        "time": "2026-01-01T00:00:00Z",
         "resources": [],
         **voice_note,
     }

@@ -18,6 +18,7 @@ from inbox_crm.contacts.index import index_items
 from inbox_crm.core.aws import client
 from inbox_crm.core.errors import Conflict, DomainError
 from inbox_crm.core.settings import get_settings
+from inbox_crm.events.contracts import MessageReceived, check
 from inbox_crm.identity import merge, suggestions
 from inbox_crm.ingest.pipeline import direct_conversation_id, identity_id_for, ingest
 from inbox_crm.store.models import Contact, Conversation, Identity, IdentityConversation, Merge
@@ -53,7 +54,7 @@ def _suggestions(api: ApiClient, contact_id: str) -> list[dict[str, Any]]:
 
 def _messenger(
     text: str = "hola", psid: str | None = None, platform: str = "messenger"
-) -> tuple[str, str, dict[str, Any]]:
+) -> tuple[str, str, MessageReceived]:
     """A Messenger (or Instagram) message: (identity id, conversation id, MessageReceived detail)."""
     psid = psid or str(next(_psids))
     account = PAGE if platform == "messenger" else IG_ACCOUNT
@@ -69,7 +70,7 @@ def _messenger(
     )
     identity_id = identity_id_for(platform, account, psid)
     event = next(event for event in result.events if event.name == "MessageReceived")
-    return identity_id, direct_conversation_id(identity_id), {**event.data, "workspace_id": "ws_alpha"}
+    return identity_id, direct_conversation_id(identity_id), MessageReceived.model_validate(event.detail())
 
 
 # ------------------------------------------------------------------ suggestions
@@ -162,18 +163,16 @@ def test_a_message_mentioning_a_contacts_email_suggests_the_association(
 ) -> None:
     known = _contact(api, emails=["ana@ejemplo.com"])
     identity_id, conversation_id, detail = _messenger("hola, mi correo es ANA@ejemplo.com")
-    assert handle("MessageReceived", detail) == {"hints": 1}
+    assert handle(detail) == {"hints": 1}
     [hint] = _suggestions(api, known["id"])
     assert hint["kind"] == "conversation_hint"
     assert hint["action"] == "associate"
     assert hint["identity_id"] == identity_id
     assert hint["conversation_id"] == conversation_id
-    assert hint["shared"] == [
-        {"kind": "email", "value": "ana@ejemplo.com", "message_id": detail["message_id"]}
-    ]
+    assert hint["shared"] == [{"kind": "email", "value": "ana@ejemplo.com", "message_id": detail.message_id}]
     # false positives are not suggested
     _, _, order = _messenger("mi pedido #5512345678 no llega, costó $1,234.00 el 12/05/2024")
-    assert handle("MessageReceived", order) == {"hints": 0}
+    assert handle(order) == {"hints": 0}
     # accepting associates the sender with the contact
     accepted = api.post(f"/v1/merge-suggestions/{hint['id']}/accept", {}, as_="alpha_agent")
     assert accepted.status == 200, accepted.text
@@ -205,7 +204,7 @@ def test_a_whatsapp_message_with_a_phone_of_another_contact_suggests_a_merge(
         )
     )
     event = next(event for event in result.events if event.name == "MessageReceived")
-    assert handle("MessageReceived", {**event.data, "workspace_id": "ws_alpha"}) == {"hints": 1}
+    assert handle(check(event.name, event.detail())) == {"hints": 1}
     [hint] = _suggestions(api, linked["id"])
     assert hint["action"] == "merge"
     assert hint["target_contact_id"] == known["id"]

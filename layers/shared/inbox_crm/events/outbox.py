@@ -6,7 +6,8 @@ the same DynamoDB transaction (``stage``), and the table's stream hands them to 
 change therefore always gets its events out, at least once (docs/ARCHITECTURE.md "Events are never lost").
 
 Event ids are derived from what caused the event, so a retried write produces the same id and every
-consumer (idempotent on the event id) applies it once.
+consumer (idempotent on the event id) applies it once. Every detail is checked against the contract of
+its detail-type (events/contracts.py) before it is written: a drift fails the publisher, not a consumer.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from inbox_crm.core.ids import stable_id
 from inbox_crm.core.observability import logger
 from inbox_crm.core.settings import get_settings
 from inbox_crm.core.timeutil import iso, utcnow
+from inbox_crm.events.contracts import check
 from inbox_crm.store.models import OutboxEvent
 
 SOURCE = "inbox.crm"
@@ -60,14 +62,17 @@ class DomainEvent:
 
 
 def outbox_item(event: DomainEvent) -> OutboxEvent:
-    """The event as an outbox item: written with the change, relayed to the bus by the table's stream."""
+    """The event as an outbox item: written with the change, relayed to the bus by the table's stream.
+    Raises ContractViolation when the detail does not match its detail-type's contract."""
     now = utcnow()
+    detail = json.dumps(event.detail(), ensure_ascii=False, default=str)
+    check(event.name, json.loads(detail))  # what the bus will carry: ContractViolation on a drift
     return OutboxEvent(
         *OutboxEvent.key(event.workspace_id, event.event_id),
         workspace_id=event.workspace_id,
         event_id=event.event_id,
         detail_type=event.name,
-        detail=json.dumps(event.detail(), ensure_ascii=False, default=str),
+        detail=detail,
         created_at=now,
         expires_at=OUTBOX_RETENTION,
     )

@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+from aws_lambda_powertools.utilities.parser import envelopes, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inbox_crm.core.observability import logger, metrics, tracer
+from inbox_crm.events.consumers import as_sent
+from inbox_crm.events.contracts import FlowActionRequested
 from inbox_crm.flows.actions import actions_for
 from inbox_crm.flows.runs import perform_step
 
@@ -21,13 +23,11 @@ def flow_action_handler(*action_types: str) -> Callable[[dict[str, Any], LambdaC
     @logger.inject_lambda_context
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics
-    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        detail = EventBridgeEvent(event).detail
-        logger.set_correlation_id((detail.get("metadata") or {}).get("correlation_id"))
-        outcome = perform_step(detail, actions)
-        logger.info(
-            "flow step", extra={"run_id": detail.get("run_id"), "path": detail.get("path"), **outcome}
-        )
+    @event_parser(model=FlowActionRequested, envelope=envelopes.EventBridgeEnvelope)
+    def lambda_handler(event: FlowActionRequested, context: LambdaContext) -> dict[str, Any]:
+        logger.set_correlation_id(event.metadata.correlation_id)
+        outcome = perform_step(as_sent(event), actions)
+        logger.info("flow step", extra={"run_id": event.run_id, "path": event.path, **outcome})
         return outcome
 
     return lambda_handler
