@@ -42,6 +42,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	@# The house: layer contracts ([tool.importlinter]), module size, what handlers may import.
+	$(BIN)/lint-imports --no-cache
+	PYTHONPATH=tests $(BIN)/python -m support.structure
 	$(BIN)/cfn-lint template.yaml
 	@# The template as CloudFormation receives it (SAM-expanded offline; IAM is tested on this form).
 	@# W2001/W1020: the offline expansion inlines parameter defaults, leaving those unused / Subs empty.
