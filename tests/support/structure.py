@@ -29,8 +29,6 @@ OVER_LIMIT = {
     # --
     "layers/shared/inbox_crm/contacts/records.py",
     # --
-    "layers/shared/inbox_crm/flows/engine.py",
-    # --
     "layers/shared/inbox_crm/ingest/pipeline.py",
     # --
     "layers/shared/inbox_crm/outbound/sending.py",
