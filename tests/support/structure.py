@@ -31,8 +31,6 @@ OVER_LIMIT = {
     # --
     "layers/shared/inbox_crm/ingest/pipeline.py",
     # --
-    "layers/shared/inbox_crm/outbound/sending.py",
-    # --
     "layers/shared/inbox_crm/identity/merge.py",
     # --
     "local/inbox_local/consumers.py",
