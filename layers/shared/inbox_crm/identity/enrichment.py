@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from inbox_crm.core.observability import logger
-from inbox_crm.core.secrets import page_token
 from inbox_crm.core.timeutil import utcnow
-from inbox_crm.meta.graph import GraphClient, GraphError
+from inbox_crm.meta.graph import GraphError
+from inbox_crm.ports import Graph, ports
 from inbox_crm.store.models import Conversation, Identity, IdentityConversation
 
 # Meta answers these when a profile simply is not available to us: record, do not retry.
@@ -22,7 +22,7 @@ def _unavailable(error: GraphError) -> bool:
     return (error.code, error.subcode) in UNAVAILABLE or error.subcode == 2018218 or error.code == 230
 
 
-def enrich_identity(workspace_id: str, identity_id: str, client: GraphClient | None = None) -> str:
+def enrich_identity(workspace_id: str, identity_id: str, client: Graph | None = None) -> str:
     """Fetch and store the sender's profile. Returns the identity's profile_status."""
     try:
         identity = Identity.get(*Identity.key(workspace_id, identity_id), consistent_read=True)
@@ -32,9 +32,10 @@ def enrich_identity(workspace_id: str, identity_id: str, client: GraphClient | N
         return "not_applicable"  # WhatsApp has no profile API: the webhook's profile name is all there is
     if identity.profile_status in ("fetched", "unavailable"):
         return identity.profile_status
-    client = client or GraphClient.from_settings()
+    client = client or ports().graph()
+    token = ports().tokens.page_token(identity.account_id)
     try:
-        profile = client.get_profile(identity.platform, identity.external_id, page_token(identity.account_id))
+        profile = client.get_profile(identity.platform, identity.external_id, token)
     except GraphError as error:
         status = "unavailable" if _unavailable(error) else "failed"
         identity.update(actions=[Identity.profile_status.set(status)])

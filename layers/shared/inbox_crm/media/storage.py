@@ -21,11 +21,10 @@ from inbox_crm.core.aws import client
 from inbox_crm.core.errors import InvalidInput
 from inbox_crm.core.ids import new_id
 from inbox_crm.core.observability import logger
-from inbox_crm.core.secrets import page_token
 from inbox_crm.core.settings import get_settings
 from inbox_crm.core.timeutil import utcnow
 from inbox_crm.media.file_types import checked_type
-from inbox_crm.meta.graph import GraphClient
+from inbox_crm.ports import Graph, ports
 from inbox_crm.store.models import Conversation, Message, Upload
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # API Gateway and Lambda payload limits leave room for ~5 MB base64
@@ -69,7 +68,7 @@ def copy_message_media(
     conversation_id: str,
     message_sk: str,
     account_id: str,
-    graph: GraphClient | None = None,
+    graph: Graph | None = None,
 ) -> int:
     """Copy every not-yet-copied media attachment of one message. Returns how many were copied."""
     try:
@@ -82,8 +81,8 @@ def copy_message_media(
     pending = [index for index, item in enumerate(attachments) if item.media_id and not item.storage_key]
     if not pending:
         return 0
-    graph = graph or GraphClient.from_settings()
-    token = page_token(account_id)
+    graph = graph or ports().graph()
+    token = ports().tokens.page_token(account_id)
     s3 = client("s3")
     for index in pending:
         attachment = attachments[index]

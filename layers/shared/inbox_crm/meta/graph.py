@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
@@ -87,6 +87,25 @@ def never_left(error: requests.RequestException) -> bool:
             reason = reason.reason
         return isinstance(reason, NewConnectionError)  # refused, unreachable or DNS failure
     return False
+
+
+class Graph(Protocol):
+    """What use cases need of the Graph API (``GraphClient`` in production, a fake in tests)."""
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        token: str | None,
+        *,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        max_attempts: int | None = None,
+    ) -> dict[str, Any]: ...
+
+    def download(self, url: str, token: str | None, max_bytes: int = ...) -> tuple[bytes, str]: ...
+
+    def get_profile(self, platform: str, user_id: str, token: str | None) -> dict[str, Any]: ...
 
 
 @dataclass

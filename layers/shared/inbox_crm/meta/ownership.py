@@ -18,7 +18,7 @@ from typing import Any
 
 from inbox_crm.core.secrets import meta_app_secrets
 from inbox_crm.core.settings import get_settings
-from inbox_crm.meta.graph import GraphClient, GraphError
+from inbox_crm.meta.graph import Graph, GraphClient, GraphError
 
 _INSTAGRAM_SCOPES = ("instagram_manage_messages", "instagram_business_manage_messages")
 _WHATSAPP_SCOPES = ("whatsapp_business_messaging",)
@@ -38,7 +38,7 @@ class Proof:
     name: str | None  # the account's name as Meta knows it, when it says
 
 
-def prove(platform: str, account_id: str, token: str, client: GraphClient | None = None) -> Proof:
+def prove(platform: str, account_id: str, token: str, client: Graph | None = None) -> Proof:
     client = client or GraphClient.from_settings()
     try:
         if platform == "messenger":
@@ -62,7 +62,7 @@ def prove(platform: str, account_id: str, token: str, client: GraphClient | None
     raise NotProven
 
 
-def _prove_page(client: GraphClient, page_id: str, token: str) -> Proof:
+def _prove_page(client: Graph, page_id: str, token: str) -> Proof:
     page = client.request("GET", page_id, token, params={"fields": "id,name,access_token"}, max_attempts=1)
     page_token = page.get("access_token")
     if str(page.get("id")) != page_id or not isinstance(page_token, str) or not page_token:
@@ -70,7 +70,7 @@ def _prove_page(client: GraphClient, page_id: str, token: str) -> Proof:
     return Proof(page_token, page.get("name"))
 
 
-def _granted_targets(client: GraphClient, token: str) -> dict[str, list[str]]:
+def _granted_targets(client: Graph, token: str) -> dict[str, list[str]]:
     """debug_token's granular scopes: scope -> the object ids granted (an invalid token: NotProven)."""
     settings = get_settings()
     secrets = meta_app_secrets()

@@ -6,7 +6,7 @@ Use cases read them from ``ports()``; in production that is the real adapters (t
 A test replaces any of them for a block with ``use_ports(graph=..., clock=...)``, so business rules
 can be exercised without moto or the Graph stand-in. The override lives in a context variable: it
 holds for the calling thread (and tasks it starts with its context), never for other threads.
-Adapters are imported when first used, so a function that never reaches Meta does not load them.
+The token store and the outbox are imported when first used.
 """
 
 from __future__ import annotations
@@ -19,30 +19,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from inbox_crm.core.timeutil import utcnow
+from inbox_crm.meta.graph import Graph
 
 if TYPE_CHECKING:
     from pynamodb.transactions import TransactWrite
 
     from inbox_crm.events.outbox import DomainEvent
-
-
-class Graph(Protocol):
-    """Meta's Graph API, as ``meta.graph.GraphClient`` speaks it (errors are ``GraphError``)."""
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        token: str | None,
-        *,
-        params: dict[str, Any] | None = None,
-        json: dict[str, Any] | None = None,
-        max_attempts: int | None = None,
-    ) -> dict[str, Any]: ...
-
-    def download(self, url: str, token: str | None, max_bytes: int = ...) -> tuple[bytes, str]: ...
-
-    def get_profile(self, platform: str, user_id: str, token: str | None) -> dict[str, Any]: ...
 
 
 class Tokens(Protocol):
@@ -108,6 +90,9 @@ def graph_client() -> Graph:
     from inbox_crm.meta.graph import GraphClient
 
     return GraphClient.from_settings()
+
+
+__all__ = ["Graph", "OutboxPublisher", "Ports", "Publisher", "SecretsTokens", "Tokens", "ports", "use_ports"]
 
 
 @dataclass(frozen=True)

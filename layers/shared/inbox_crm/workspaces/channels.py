@@ -23,11 +23,10 @@ from inbox_crm.core.errors import (
 )
 from inbox_crm.core.ids import new_id
 from inbox_crm.core.observability import logger
-from inbox_crm.core.secrets import forget_page_token, store_page_token
 from inbox_crm.core.timeutil import iso, to_millis, utcnow
 from inbox_crm.events.outbox import DomainEvent, stage
 from inbox_crm.meta import ownership
-from inbox_crm.meta.graph import GraphClient
+from inbox_crm.ports import Graph, ports
 from inbox_crm.store.models import ChannelAccount, ChannelRoute, ws_pk
 from inbox_crm.store.transactions import TransactionConflict, condition_failed, transaction
 
@@ -100,11 +99,11 @@ def connect_channel(
     name: str,
     access_token: str,
     created_by: str,
-    graph: GraphClient | None = None,
+    graph: Graph | None = None,
 ) -> ChannelAccount:
     """Register the account after Meta confirms the token can act for it, and keep its token."""
     try:
-        proof = ownership.prove(platform, account_id, access_token, graph)
+        proof = ownership.prove(platform, account_id, access_token, graph or ports().graph())
     except ownership.NotProven:
         raise ChannelNotVerified(
             "Meta did not confirm that this token can act for this account", {"platform": platform}
@@ -119,7 +118,7 @@ def connect_channel(
             raise ChannelAlreadyConnected("This account is already connected to this workspace") from None
         raise ChannelUnavailable("This account cannot be connected to this workspace") from None
     # Only the workspace that won the route writes the account's token.
-    store_page_token(account_id, proof.token)
+    ports().tokens.store_page_token(account_id, proof.token)
     logger.info("channel connected", extra={"platform": platform, "channel_id": channel.channel_id})
     return channel
 
@@ -146,7 +145,7 @@ def remove_channel(workspace_id: str, channel_id: str, removed_by: str) -> Chann
         raise NotFound("No such channel") from None
     channel.status = "removed"
     channel.removed_at = now
-    forget_page_token(channel.account_id)  # a removed channel's token is not kept
+    ports().tokens.forget_page_token(channel.account_id)  # a removed channel's token is not kept
     return channel
 
 
