@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from inbox_crm.identity.enrichment import enrich_identity
 from inbox_crm.ingest.pipeline import identity_id_for, ingest
 from inbox_crm.meta.graph import GraphError
+from inbox_crm.ports import SecretsTokens, use_ports
 from inbox_crm.store.models import Conversation, Identity, InboxItem, Message
 from inbox_crm.workspaces import channels
 from inbox_local.graph_standin import GraphStandIn
@@ -114,3 +117,30 @@ def test_whatsapp_has_no_profile_api(inbox: World, graph: GraphStandIn) -> None:
     assert enrich_identity("ws_alpha", identity.identity_id) == "not_applicable"
     assert graph.requests() == []
     assert identity.display_name == "Lu"
+
+
+def test_the_profile_is_asked_through_the_ports(inbox: World, graph: GraphStandIn) -> None:
+    ingest(unit(text="hola"))
+    asked: list[tuple[str, str, str | None]] = []
+
+    class Profiles:
+        def request(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            raise AssertionError("not used")
+
+        def download(self, url: str, token: str | None, max_bytes: int = 0) -> tuple[bytes, str]:
+            raise AssertionError("not used")
+
+        def get_profile(self, platform: str, user_id: str, token: str | None) -> dict[str, Any]:
+            asked.append((platform, user_id, token))
+            return {"first_name": "Lu", "last_name": "Paz"}
+
+    class Tokens(SecretsTokens):
+        def page_token(self, account_id: str) -> str | None:
+            return f"kept-for-{account_id}"
+
+    identity = _identity("messenger", PAGE, "7000000000000001")
+    with use_ports(graph=Profiles, tokens=Tokens()):
+        assert enrich_identity("ws_alpha", identity.identity_id) == "fetched"
+    assert asked == [("messenger", "7000000000000001", f"kept-for-{PAGE}")]
+    assert graph.requests() == []  # the real client was never built
+    assert _identity("messenger", PAGE, "7000000000000001").display_name == "Lu Paz"
