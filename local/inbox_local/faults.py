@@ -299,7 +299,7 @@ def graph_fault(faults: Faults | None, method: str) -> str | None:
 
 def graph_error(kind: str, faults: Faults) -> tuple[int, dict[str, Any]]:
     """Meta's answer for an injected Graph fault (server_error or rate_limit)."""
-    from inbox_local.graph_standin import meta_error
+    from inbox_local.graph_answers import meta_error
 
     if kind == "server_error":
         body = meta_error("An unexpected error has occurred. Please retry your request later.", 2)

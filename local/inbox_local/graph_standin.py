@@ -24,7 +24,6 @@ Control routes (never recorded): ``GET|DELETE /_control/requests``, ``POST|DELET
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
@@ -36,64 +35,22 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from inbox_local.faults import Faults, graph_error, graph_fault
+from inbox_local.graph_answers import (
+    INVALID_TOKEN,
+    NO_PERMISSION,
+    PIXEL_PNG,
+    SCOPES,
+    Grant,
+    default_profile,
+    meta_error,
+    parse_body,
+    send_response,
+    trace_id,
+    unknown_object,
+)
 from inbox_local.httpbase import BodyTooLarge, JsonRequestHandler, LoopbackServer
 
 log = logging.getLogger("inbox_local.graph")
-
-# The smallest valid PNG (1x1, transparent): what every /_media download returns.
-_PIXEL_PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
-)
-
-
-def _trace_id() -> str:
-    return base64.urlsafe_b64encode(secrets.token_bytes(9)).decode("ascii")
-
-
-def meta_error(
-    message: str, code: int, error_type: str = "OAuthException", subcode: int | None = None
-) -> dict[str, Any]:
-    error: dict[str, Any] = {"message": message, "type": error_type, "code": code, "fbtrace_id": _trace_id()}
-    if subcode is not None:
-        error["error_subcode"] = subcode
-    return {"error": error}
-
-
-# What debug_token lists a granted account under, per platform.
-_SCOPES = {
-    "messenger": ("pages_messaging", "pages_manage_metadata"),
-    "instagram": ("instagram_basic", "instagram_manage_messages"),
-    "whatsapp": ("whatsapp_business_messaging", "whatsapp_business_management"),
-}
-
-
-@dataclass(frozen=True)
-class Grant:
-    """``token`` may act for ``account_id`` (a WhatsApp number through its WABA ``waba_id``)."""
-
-    token: str
-    platform: str
-    account_id: str
-    name: str
-    waba_id: str | None = None
-
-    @property
-    def target_id(self) -> str:
-        return self.waba_id if self.platform == "whatsapp" and self.waba_id else self.account_id
-
-
-def _unknown_object(node: str) -> dict[str, Any]:
-    return meta_error(
-        f"Unsupported get request. Object with ID '{node}' does not exist, cannot be loaded due to "
-        "missing permissions, or does not support this operation.",
-        100,
-        "GraphMethodException",
-        subcode=33,
-    )
-
-
-_INVALID_TOKEN = meta_error("Invalid OAuth access token - Cannot parse access token", 190)
-_NO_PERMISSION = meta_error("(#10) Application does not have permission for this action", 10)
 
 
 @dataclass
@@ -166,7 +123,7 @@ class GraphStandIn:
         body.setdefault("message", "(#100) Injected by the local Graph stand-in")
         body.setdefault("type", "OAuthException")
         body.setdefault("code", 100)
-        body.setdefault("fbtrace_id", _trace_id())
+        body.setdefault("fbtrace_id", trace_id())
         rule = FailureRule(
             method=method.upper() if method else None,
             path_contains=path_contains,
@@ -250,7 +207,7 @@ class GraphStandIn:
         bearer = headers.get("authorization", "").strip()
         token = bearer[len("Bearer ") :].strip() if bearer.lower().startswith("bearer ") else token_in_query
         authorized = bool(bearer or token_in_query)
-        body = _parse_body(headers.get("content-type", ""), raw_body)
+        body = parse_body(headers.get("content-type", ""), raw_body)
         text = raw_body.decode("utf-8", "replace")
         failure = self._take_failure(method, parts.path, text)
         response: dict[str, Any] | bytes
@@ -287,7 +244,7 @@ class GraphStandIn:
     ) -> tuple[int, dict[str, Any] | bytes]:
         segments = [segment for segment in path.split("/") if segment]
         if segments[:1] == ["_media"] and len(segments) == 2:
-            return 200, _PIXEL_PNG
+            return 200, PIXEL_PNG
         if not authorized:
             return 400, meta_error("An active access token must be used to query information.", 2500)
         if len(segments) < 2:
@@ -299,7 +256,7 @@ class GraphStandIn:
             if owned is not None:
                 return owned
         if method == "POST" and edge == "messages":
-            return 200, _send_response(fields)
+            return 200, send_response(fields)
         if method == "GET" and edge is None:
             return 200, self._node(node, query)
         if method == "GET":
@@ -325,12 +282,12 @@ class GraphStandIn:
             return None
         grants = self._granted(token)
         if grants is None:
-            return 400, _INVALID_TOKEN
+            return 400, INVALID_TOKEN
         if node not in owned or (asks_page_token and owned[node] != "messenger"):
-            return 400, _unknown_object(node)
+            return 400, unknown_object(node)
         mine = [grant for grant in grants if grant.target_id == node]
         if not mine:
-            return 400, _NO_PERMISSION
+            return 400, NO_PERMISSION
         if lists_numbers:
             return 200, {
                 "data": [
@@ -360,7 +317,7 @@ class GraphStandIn:
             }
         scopes: dict[str, list[str]] = {}
         for grant in grants:
-            for scope in _SCOPES[grant.platform]:
+            for scope in SCOPES[grant.platform]:
                 targets = scopes.setdefault(scope, [])
                 if grant.target_id not in targets:
                     targets.append(grant.target_id)
@@ -381,7 +338,7 @@ class GraphStandIn:
             configured = self._profiles.get(node)
         if configured is None and "fields" not in query:
             return self._media(node)
-        profile = {"id": node, **_default_profile(node, self.url), **(configured or {})}
+        profile = {"id": node, **default_profile(node, self.url), **(configured or {})}
         wanted = [field.strip() for field in query.get("fields", "").split(",") if field.strip()]
         if wanted:
             return {key: value for key, value in profile.items() if key in wanted or key == "id"}
@@ -392,71 +349,10 @@ class GraphStandIn:
             "messaging_product": "whatsapp",
             "url": f"{self.url}/_media/{media_id}",
             "mime_type": "image/png",
-            "sha256": hashlib.sha256(_PIXEL_PNG).hexdigest(),
-            "file_size": len(_PIXEL_PNG),
+            "sha256": hashlib.sha256(PIXEL_PNG).hexdigest(),
+            "file_size": len(PIXEL_PNG),
             "id": media_id,
         }
-
-
-def _default_profile(user_id: str, base_url: str) -> dict[str, Any]:
-    suffix = user_id[-4:]
-    return {
-        "first_name": "Cliente",
-        "last_name": suffix,
-        "name": f"Cliente {suffix}",
-        "username": f"cliente_{user_id[-6:]}",
-        "profile_pic": f"{base_url}/_media/profile-{user_id}",
-    }
-
-
-def _send_response(body: dict[str, Any]) -> dict[str, Any]:
-    if body.get("messaging_product") == "whatsapp":
-        if body.get("status") == "read":
-            return {"success": True}
-        to = str(body.get("to", ""))
-        wamid = "wamid." + base64.b64encode(secrets.token_bytes(24)).decode("ascii")
-        return {
-            "messaging_product": "whatsapp",
-            "contacts": [{"input": to, "wa_id": "".join(ch for ch in to if ch.isdigit())}],
-            "messages": [{"id": wamid}],
-        }
-    recipient = body.get("recipient") or {}
-    if not isinstance(recipient, dict):
-        recipient = {}
-    recipient_id = recipient.get("id") or _stable_digits(
-        str(recipient.get("comment_id") or recipient.get("post_id") or recipient)
-    )
-    if "message" not in body and "sender_action" in body:
-        return {"recipient_id": str(recipient_id)}
-    return {"recipient_id": str(recipient_id), "message_id": "m_" + secrets.token_urlsafe(32)}
-
-
-def _stable_digits(value: str) -> str:
-    return str(int(hashlib.sha256(value.encode("utf-8")).hexdigest()[:13], 16))
-
-
-def _parse_body(content_type: str, raw: bytes) -> Any:
-    if not raw:
-        return None
-    kind = content_type.split(";", maxsplit=1)[0].strip().lower()
-    text = raw.decode("utf-8", "replace")
-    if kind == "application/json":
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    if kind == "application/x-www-form-urlencoded":
-        # Graph takes JSON-valued form fields (recipient={"id":…}): decode them for the record.
-        form: dict[str, Any] = {}
-        for key, value in parse_qsl(text, keep_blank_values=True):
-            try:
-                form[key] = json.loads(value) if value[:1] in ("{", "[") else value
-            except ValueError:
-                form[key] = value
-        return form
-    if kind.startswith("multipart/"):
-        return {"multipart": True, "bytes": len(raw)}
-    return text
 
 
 def _handler_for(standin: GraphStandIn) -> type[JsonRequestHandler]:
@@ -483,7 +379,7 @@ def _handler_for(standin: GraphStandIn) -> type[JsonRequestHandler]:
             if isinstance(response, bytes):
                 self.send_bytes(status, response, content_type="image/png")
             else:
-                self.send_json(status, response, [("x-fb-trace-id", _trace_id())])
+                self.send_json(status, response, [("x-fb-trace-id", trace_id())])
             log.info("graph %s %s %d", self.command, path, status)
 
         def _control(self, path: str, raw: bytes) -> None:

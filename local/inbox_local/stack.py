@@ -20,21 +20,15 @@ from typing import Any
 from inbox_local import aws, demo, journal
 from inbox_local.bustap import BusTap
 from inbox_local.config import StackConfig
-from inbox_local.consumers import (
-    DeadLetters,
-    RuleConsumer,
-    ScheduleTimer,
-    SqsConsumer,
-    StreamCheckpoint,
-    StreamConsumer,
-    StreamReader,
-)
+from inbox_local.consumers import DeadLetters, SqsConsumer
 from inbox_local.faults import Faults, FaultSpecError, install_aws, parse_rates
 from inbox_local.gateway import Gateway
 from inbox_local.graph_standin import GraphStandIn
 from inbox_local.invoker import FunctionLoadError, FunctionRegistry
 from inbox_local.persistence import BucketSnapshots, Checkpointer, DataDirLock, StackSnapshots, TableSnapshots
 from inbox_local.resources import LocalResources, dead_letter_queue, provision
+from inbox_local.rules import RuleConsumer, ScheduleTimer
+from inbox_local.streams import StreamCheckpoint, StreamConsumer, StreamReader
 from inbox_local.template import load_template
 
 log = logging.getLogger("inbox_local.stack")

@@ -18,7 +18,7 @@ from botocore.config import Config
 from inbox_crm.core.aws import client
 from inbox_crm.core.settings import get_settings
 from inbox_local.apigw import http_api_event, lambda_context
-from inbox_local.consumers import StreamReader, matches_filter, stream_filters
+from inbox_local.streams import StreamReader, matches_filter, stream_filters
 from inbox_local.template import load_template
 from support.api import Reply
 

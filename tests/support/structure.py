@@ -33,10 +33,6 @@ OVER_LIMIT = {
     # --
     "layers/shared/inbox_crm/identity/merge.py",
     # --
-    "local/inbox_local/consumers.py",
-    # --
-    "local/inbox_local/graph_standin.py",
-    # --
 }
 
 HANDLERS_MAY_NOT_IMPORT = ("inbox_crm.store",)

@@ -14,15 +14,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from inbox_local.consumers import (
-    DeadLetters,
-    StreamCheckpoint,
-    StreamConsumer,
-    matches_filter,
-    relay_batch,
-    stream_filters,
-)
+from inbox_local.consumers import DeadLetters
 from inbox_local.stack import STREAM_CHECKPOINT_MARGIN, hand_over_again
+from inbox_local.streams import StreamCheckpoint, StreamConsumer, matches_filter, relay_batch, stream_filters
 from inbox_local.template import load_template, table_create_kwargs
 
 TABLE = "inbox-stream-test"
