@@ -16,11 +16,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inbox_crm.core.aws_needs import TABLE_READ_WRITE, needs
 from inbox_crm.core.observability import logger, metrics, tracer
+from inbox_crm.core.settings import load_settings
 from inbox_crm.ingest.pipeline import ingest
 from inbox_crm.ingest.queue import from_message
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
 AWS_NEEDS = needs(TABLE_READ_WRITE)
+# Cold start fails here, naming any variable this function needs that is not set.
+load_settings()
 
 
 def process_record(record: SQSRecord) -> str:

@@ -10,12 +10,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inbox_crm.core.aws_needs import TABLE_READ_WRITE, needs
 from inbox_crm.core.observability import logger, metrics, tracer
+from inbox_crm.core.settings import load_settings
 from inbox_crm.events.consumers import parse_domain_event
 from inbox_crm.events.contracts import ContactAssociated, EventDetail, MessageReceived
 from inbox_crm.identity import suggestions
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
 AWS_NEEDS = needs(TABLE_READ_WRITE)
+# Cold start fails here, naming any variable this function needs that is not set.
+load_settings()
 
 
 def handle(detail: EventDetail) -> dict[str, Any]:
@@ -30,10 +33,11 @@ def handle(detail: EventDetail) -> dict[str, Any]:
     return {"hints": len(written)}
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     detail = parse_domain_event(event)
     logger.set_correlation_id(detail.metadata.correlation_id)
+    logger.append_keys(workspace_id=detail.workspace_id)
     return handle(detail)

@@ -18,12 +18,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inbox_crm.core.aws_needs import PUBLISH_EVENTS, needs
 from inbox_crm.core.observability import logger, metrics, tracer
+from inbox_crm.core.settings import load_settings
 from inbox_crm.events.outbox import bus_entry, put_on_bus
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
 # Reading the stream is Lambda's poller (SAM adds its managed role), and so is sending a failed
 # batch's description to the on-failure queue (granted in template.yaml, not made by this code).
 AWS_NEEDS = needs(PUBLISH_EVENTS)
+# Cold start fails here, naming any variable this function needs that is not set.
+load_settings()
 
 OUTBOX_TYPE = "OutboxEvent"
 

@@ -14,12 +14,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inbox_crm.core.aws_needs import ENQUEUE_WORK, TABLE_READ_WRITE, needs
 from inbox_crm.core.observability import logger, metrics, tracer
+from inbox_crm.core.settings import load_settings
 from inbox_crm.core.timeutil import utcnow
 from inbox_crm.dispatch import work
 from inbox_crm.workspaces import channels
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
 AWS_NEEDS = needs(TABLE_READ_WRITE, ENQUEUE_WORK)
+# Cold start fails here, naming any variable this function needs that is not set.
+load_settings("WORK_QUEUE_URL")
 
 
 def watch_channels() -> int:

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inbox_crm.core.aws_needs import ENQUEUE_WORK, PAGE_TOKENS, TABLE_READ_WRITE, needs
-from inbox_crm.core.observability import logger, metrics, tracer
+from inbox_crm.core.observability import count, logger, metrics, tracer
+from inbox_crm.core.settings import load_settings
 from inbox_crm.dispatch import work
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
 # Flow waits go on to their next steps (events); a broadcast enqueues its next page.
 AWS_NEEDS = needs(TABLE_READ_WRITE, PAGE_TOKENS, ENQUEUE_WORK)
+# Cold start fails here, naming any variable this function needs that is not set.
+load_settings("WORK_QUEUE_URL")
 
 # Longer than the slowest single item (a Graph call with its retries, or one broadcast recipient).
 MARGIN_SECONDS = 25.0
@@ -38,7 +40,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     def record_handler(record: SQSRecord) -> str:
         item = work.WorkItem.parse(record.body)
         outcome = work.process(item, has_time)
-        metrics.add_metric(name=f"Work_{item.kind}_{outcome}", unit=MetricUnit.Count, value=1)
+        count("WorkItems", kind=item.kind, outcome=outcome)
         return outcome
 
     return process_partial_response(

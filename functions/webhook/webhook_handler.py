@@ -20,13 +20,15 @@ from inbox_crm.core import safe_json
 from inbox_crm.core.aws_needs import ENQUEUE_INBOUND, META_APP_SECRETS, needs
 from inbox_crm.core.observability import logger, metrics, tracer
 from inbox_crm.core.secrets import meta_app_secrets, meta_verify_token
-from inbox_crm.core.settings import get_settings
+from inbox_crm.core.settings import get_settings, load_settings
 from inbox_crm.ingest.queue import enqueue
 from inbox_crm.meta.signature import verify_handshake, verify_signature
 from inbox_crm.meta.webhook import parse_delivery, unreadable_delivery
 
 # What this function's code performs in AWS; template.yaml must grant it (tests/unit/test_iam.py).
 AWS_NEEDS = needs(META_APP_SECRETS, ENQUEUE_INBOUND)
+# Cold start fails here, naming any variable this function needs that is not set.
+load_settings("INBOUND_QUEUE_URL")
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from inbox_local import aws, demo, journal
+from inbox_local import aws, demo, journal, local_secrets
 from inbox_local.bustap import BusTap
 from inbox_local.config import StackConfig
 from inbox_local.consumers import DeadLetters, SqsConsumer
@@ -164,6 +164,7 @@ class LocalStack:
             )
             environment = self._function_environment(self.resources, self._graph.url)
             os.environ.update(environment)
+            local_secrets.install()  # what SSM / Secrets Manager hold in AWS, from that environment
             self._provision_secrets(environment)
 
             self._snapshots = StackSnapshots(
@@ -262,7 +263,7 @@ class LocalStack:
         the environment locally: moto's SSM would add about two seconds to every start.)"""
         config = self.config
         if environment.get("PAGE_TOKENS_SECRET_NAME"):
-            tokens = dict(pair.split("=", 1) for pair in config.page_tokens.split(",") if "=" in pair)
+            tokens = local_secrets.page_tokens(config.page_tokens)
             self._client("secretsmanager").create_secret(
                 Name=environment["PAGE_TOKENS_SECRET_NAME"], SecretString=json.dumps(tokens)
             )

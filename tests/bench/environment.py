@@ -32,6 +32,9 @@ def prepare() -> None:
         }
     )
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    from inbox_local import local_secrets
+
+    local_secrets.install()
 
 
 @contextmanager

@@ -34,6 +34,7 @@ def run() -> list[dict[str, Any]]:
     import boto3
     from webhook_handler import lambda_handler as webhook
 
+    from inbox_crm.core.secrets import meta_app_secrets
     from inbox_crm.core.settings import get_settings
     from inbox_crm.ingest.pipeline import ingest
     from inbox_crm.meta.webhook import parse_delivery
@@ -70,7 +71,7 @@ def run() -> list[dict[str, Any]]:
     # One 1000-event POST answered by the webhook function (signature, parse, 100 SendMessageBatch).
     sqs = boto3.client("sqs")
     raw = _delivery([_event(f"7{n % 50:015d}", n) for n in range(1000)])
-    secret = get_settings().meta_app_secrets[0]
+    secret = meta_app_secrets()[0]
     signature = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
     event = http_api_event("POST", "/webhooks/meta", headers={"X-Hub-Signature-256": signature}, body=raw)
     timings = []

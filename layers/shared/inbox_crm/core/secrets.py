@@ -1,18 +1,44 @@
-"""Meta secrets: from the environment locally, from SSM / Secrets Manager in AWS (cached 5 minutes)."""
+"""Meta secrets: from SSM / Secrets Manager in AWS (cached 5 minutes).
+
+Off AWS, the local stack (and the tests) hand secrets in through ``use_local_secrets``: a source
+asked first, whose answer wins when it has one. Production code never sets it, so no local-only
+variable is read here (local/inbox_local/local_secrets.py reads them).
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Protocol
 
 from inbox_crm.core.settings import get_settings
 
 _MAX_AGE_SECONDS = 300
 
 
+class LocalSecrets(Protocol):
+    """Secrets known without AWS: None (or empty) means "ask AWS"."""
+
+    def meta_app_secrets(self) -> tuple[str, ...]: ...
+
+    def meta_verify_token(self) -> str | None: ...
+
+    def page_token(self, account_id: str) -> str | None: ...
+
+
+_local: LocalSecrets | None = None
+
+
+def use_local_secrets(source: LocalSecrets | None) -> None:
+    """Registers (None: removes) the local stack's secrets. Never called in AWS."""
+    global _local  # noqa: PLW0603 - one registration per process, by the local stack or the tests
+    _local = source
+
+
 def meta_app_secrets() -> tuple[str, ...]:
+    local = _local.meta_app_secrets() if _local else ()
+    if local:
+        return local
     settings = get_settings()
-    if settings.meta_app_secrets:
-        return settings.meta_app_secrets
     if not settings.meta_app_secrets_parameter:
         return ()
     from aws_lambda_powertools.utilities import parameters
@@ -24,9 +50,10 @@ def meta_app_secrets() -> tuple[str, ...]:
 
 
 def meta_verify_token() -> str | None:
+    local = _local.meta_verify_token() if _local else None
+    if local:
+        return local
     settings = get_settings()
-    if settings.meta_verify_token:
-        return settings.meta_verify_token
     if not settings.meta_verify_token_parameter:
         return None
     from aws_lambda_powertools.utilities import parameters
@@ -39,9 +66,10 @@ def meta_verify_token() -> str | None:
 def page_token(account_id: str) -> str | None:
     """The access token used for Graph API calls on behalf of a Page / IG account / WhatsApp number:
     the account's own secret (written when it was connected), else the shared JSON map."""
+    local = _local.page_token(account_id) if _local else None
+    if local:
+        return local
     settings = get_settings()
-    if account_id in settings.page_tokens:
-        return settings.page_tokens[account_id]
     if not settings.page_tokens_secret_name:
         return None
     from aws_lambda_powertools.utilities import parameters

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from inbox_crm.core.aws import client
-from inbox_crm.core.observability import logger
+from inbox_crm.core.observability import logger, tracer
 from inbox_crm.core.settings import get_settings
 from inbox_crm.core.timeutil import to_millis, utcnow
 from inbox_crm.flows import runs
@@ -116,6 +116,7 @@ class NotEnoughTime(Exception):
     """Left for a later delivery: starting it could outlive the function."""
 
 
+@tracer.capture_method(capture_response=False)
 def process(item: WorkItem, has_time: Callable[[], bool], now: datetime | None = None) -> str:
     if not has_time():
         raise NotEnoughTime(item.kind)

@@ -22,7 +22,7 @@ from pynamodb.transactions import TransactWrite
 
 from inbox_crm.core.aws import client
 from inbox_crm.core.ids import stable_id
-from inbox_crm.core.observability import logger
+from inbox_crm.core.observability import logger, tracer
 from inbox_crm.core.settings import get_settings
 from inbox_crm.core.timeutil import iso, utcnow
 from inbox_crm.events.contracts import check
@@ -107,6 +107,7 @@ def bus_name() -> str:
     return get_settings().event_bus_name
 
 
+@tracer.capture_method(capture_response=False)
 def put_on_bus(entries: list[dict[str, Any]]) -> list[int]:
     """PutEvents in chunks of ten; the positions of the entries the bus refused after one retry.
 

@@ -27,7 +27,7 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from inbox_crm.core.errors import DomainError
 from inbox_crm.core.ids import stable_id
-from inbox_crm.core.observability import logger
+from inbox_crm.core.observability import logger, tracer
 from inbox_crm.core.timeutil import to_millis, utcnow
 from inbox_crm.events.outbox import DomainEvent, record
 from inbox_crm.flows import model
@@ -304,6 +304,7 @@ def stop_run(run: FlowRun, reason: str, now: datetime) -> None:
     )
 
 
+@tracer.capture_method(capture_response=False)
 def perform_step(detail: dict[str, Any], actions: dict[str, Action]) -> dict[str, Any]:
     """A FlowActionRequested event, in the action's function. Raises on transient errors."""
     workspace_id, run_id, path = detail["workspace_id"], detail["run_id"], detail["path"]

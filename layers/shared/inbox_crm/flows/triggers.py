@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from inbox_crm.core.observability import tracer
 from inbox_crm.core.timeutil import utcnow
 from inbox_crm.flows import model
 from inbox_crm.flows.context import RunContext, conditions_hold
@@ -42,6 +43,7 @@ def trigger_matches(trigger: dict[str, Any], event_name: str, detail: dict[str, 
     return True
 
 
+@tracer.capture_method(capture_response=False)
 def handle_domain_event(event_name: str, detail: dict[str, Any]) -> dict[str, Any]:
     """A domain event: start a run of every enabled flow of the workspace whose trigger matches."""
     workspace_id = detail.get("workspace_id")

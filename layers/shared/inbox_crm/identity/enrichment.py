@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inbox_crm.core.observability import logger
+from inbox_crm.core.observability import logger, tracer
 from inbox_crm.core.timeutil import utcnow
 from inbox_crm.meta.graph import GraphError
 from inbox_crm.ports import Graph, ports
@@ -22,6 +22,7 @@ def _unavailable(error: GraphError) -> bool:
     return (error.code, error.subcode) in UNAVAILABLE or error.subcode == 2018218 or error.code == 230
 
 
+@tracer.capture_method(capture_response=False)
 def enrich_identity(workspace_id: str, identity_id: str, client: Graph | None = None) -> str:
     """Fetch and store the sender's profile. Returns the identity's profile_status."""
     try:

@@ -26,7 +26,7 @@ from inbox_crm.contacts.index import lookup_values
 from inbox_crm.contacts.values import looks_like_id
 from inbox_crm.core.errors import NotFound
 from inbox_crm.core.ids import stable_id
-from inbox_crm.core.observability import logger
+from inbox_crm.core.observability import logger, tracer
 from inbox_crm.core.timeutil import utcnow
 from inbox_crm.identity.extraction import extract
 from inbox_crm.store.cursor import decode_cursor, encode_cursor
@@ -165,6 +165,7 @@ def _same(first: MergeSuggestion, second: MergeSuggestion) -> bool:
     )
 
 
+@tracer.capture_method(capture_response=False)
 def refresh_contact(workspace_id: str, contact_id: str) -> None:
     """Recompute the contact's shared-value suggestions (both sides of each pair) from its current
     values; a contact that is no longer live (deleted, merged, blocked) loses all its suggestions."""
@@ -250,6 +251,7 @@ def after_contact_events(events: Iterable[Any]) -> None:
 # ------------------------------------------------------------------ identity hints
 
 
+@tracer.capture_method(capture_response=False)
 def hints_from_message(
     workspace_id: str, identity_id: str, conversation_id: str, message_id: str, text: str | None
 ) -> list[MergeSuggestion]:

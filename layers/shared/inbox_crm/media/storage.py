@@ -20,7 +20,7 @@ from urllib.parse import quote
 from inbox_crm.core.aws import client
 from inbox_crm.core.errors import InvalidInput
 from inbox_crm.core.ids import new_id
-from inbox_crm.core.observability import logger
+from inbox_crm.core.observability import logger, tracer
 from inbox_crm.core.settings import get_settings
 from inbox_crm.core.timeutil import utcnow
 from inbox_crm.media.file_types import checked_type
@@ -63,6 +63,7 @@ def display_name(filename: str) -> str:
     return name.strip(".") or "file"
 
 
+@tracer.capture_method(capture_response=False)
 def copy_message_media(
     workspace_id: str,
     conversation_id: str,

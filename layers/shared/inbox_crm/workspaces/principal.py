@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inbox_crm.core.errors import Unauthorized
+from inbox_crm.core.observability import logger
 from inbox_crm.workspaces.members import active_member
 from inbox_crm.workspaces.permissions import Role, require
 
@@ -45,6 +46,7 @@ def principal_of(router: Any) -> Principal:
     member = active_member(claimed.workspace_id, claimed.user_id)
     if member.role not in {r.value for r in Role}:
         raise Unauthorized("The member has no known role")
+    logger.append_keys(workspace_id=claimed.workspace_id, user_id=claimed.user_id)
     return Principal(
         user_id=claimed.user_id, workspace_id=claimed.workspace_id, role=member.role, email=claimed.email
     )
