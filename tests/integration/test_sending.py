@@ -940,3 +940,72 @@ def test_a_reply_stored_but_not_delivered_is_delivered_once_by_the_retried_reque
     third = api.post(path, {"text": "una vez"}, headers={"Idempotency-Key": "k-crash"})
     assert (third.status, third.json()["status"]) == (200, "sent")
     assert len(_sends(graph)) == 1
+
+
+def _dynamodb_requests(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Counts this process's DynamoDB requests by operation from now on (boto3 and pynamodb alike)."""
+    from botocore.client import BaseClient
+
+    counts: dict[str, int] = {}
+    real = BaseClient._make_api_call
+
+    def counted(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if client.meta.service_model.service_name == "dynamodb":
+            counts[operation] = counts.get(operation, 0) + 1
+        return real(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counted)
+    return counts
+
+
+def test_a_due_send_reads_its_conversation_and_recipient_in_one_request(
+    inbox: World, graph: GraphStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inbox_crm.dispatch import work
+
+    conversation_id = _conversation()
+    message = _schedule(conversation_id, "aviso", utcnow() + timedelta(minutes=5))
+    _due_now(message)
+    [item] = work.due_items(utcnow())
+    requests_made = _dynamodb_requests(monkeypatch)
+    assert work.process(item, lambda: True) == "sent"
+    # Claim, conversation + identity, POST started, sent, the platform id's pointer: five requests.
+    assert requests_made == {"UpdateItem": 3, "BatchGetItem": 1, "PutItem": 1}
+    assert len(_sends(graph)) == 1
+
+
+def test_a_due_send_composed_before_messages_named_their_identity_is_still_sent(
+    inbox: World, graph: GraphStandIn
+) -> None:
+    from inbox_crm.dispatch import work
+
+    conversation_id = _conversation()
+    message = _schedule(conversation_id, "aviso", utcnow() + timedelta(minutes=5))
+    message.update(actions=[Message.identity_id.remove()])
+    _due_now(message)
+    [item] = work.due_items(utcnow())
+    assert work.process(item, lambda: True) == "sent"
+    assert [request["body"]["recipient"] for request in _sends(graph)] == [{"id": unit().customer_id}]
+
+
+def test_sends_from_one_container_share_one_connection_to_meta(
+    inbox: World, graph: GraphStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inbox_crm.dispatch import work
+    from inbox_crm.meta import graph as graph_module
+
+    opened: list[requests.Session] = []
+
+    class CountedSession(requests.Session):
+        def __init__(self) -> None:
+            super().__init__()
+            opened.append(self)
+
+    monkeypatch.setattr(graph_module.requests, "Session", CountedSession)
+    conversation_id = _conversation()
+    for n in range(3):
+        _due_now(_schedule(conversation_id, f"aviso {n}", utcnow() + timedelta(minutes=5)))
+    for item in work.due_items(utcnow()):
+        assert work.process(item, lambda: True) == "sent"
+    assert len(_sends(graph)) == 3
+    assert len(opened) == 1  # one session, its connection kept alive, not a handshake per send

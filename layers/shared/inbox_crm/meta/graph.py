@@ -108,6 +108,11 @@ class Graph(Protocol):
     def get_profile(self, platform: str, user_id: str, token: str | None) -> dict[str, Any]: ...
 
 
+class _Shared:
+    settings: Settings | None = None
+    client: GraphClient | None = None
+
+
 @dataclass
 class GraphClient:
     base_url: str
@@ -125,6 +130,15 @@ class GraphClient:
             version=settings.graph_api_version,
             timeout_seconds=settings.graph_timeout_seconds,
         )
+
+    @classmethod
+    def shared(cls) -> GraphClient:
+        """One client per container (and settings): its session keeps Meta's connection open from one
+        send to the next, where a client per send paid a new TCP and TLS handshake every time."""
+        settings = get_settings()
+        if _Shared.settings is not settings or _Shared.client is None:
+            _Shared.settings, _Shared.client = settings, cls.from_settings(settings)
+        return _Shared.client
 
     def _session(self) -> requests.Session:
         if self.session is None:

@@ -194,6 +194,7 @@ def compose(
         content=_content_map(content, spec, comment_id),
         send_at=spec.send_at if scheduled else None,
         send_attempts=0,
+        identity_id=conversation.identity_id,
         created_at=now,
     )
     if content.attachments:

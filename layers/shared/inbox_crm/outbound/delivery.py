@@ -46,7 +46,7 @@ from inbox_crm.outbound.transitions import (
     transition,
 )
 from inbox_crm.ports import Graph, ports
-from inbox_crm.store.models import Conversation, Identity, Message
+from inbox_crm.store.models import Conversation, Identity, InboxItem, Message
 from inbox_crm.store.transactions import condition_failed
 
 MAX_SEND_ATTEMPTS = 5
@@ -200,7 +200,7 @@ def prepare(
 ) -> Message | tuple[list[Request], str | None, str, str]:
     """Everything before the POST: the policy at send time, the requests and the token."""
     if conversation is None:
-        conversation = Conversation.get(*Conversation.key(message.workspace_id, message.conversation_id))
+        conversation, identity = _recipient(message)
     if identity is None or identity.identity_id != conversation.identity_id:
         identity = conversation_identity(conversation)
     _, reply_mode, comment_id = content_of(message)
@@ -211,6 +211,20 @@ def prepare(
     if isinstance(planned, Refused):
         return _fail(message, planned.reason_code, planned.reason)
     return planned, ports().tokens.page_token(identity.account_id), conversation.platform, identity.account_id
+
+
+def _recipient(message: Message) -> tuple[Conversation, Identity | None]:
+    """The conversation as it is now and, when the message names its identity, that identity too, in
+    one BatchGetItem: a due send waits for one read round trip, not two in a row."""
+    conversation_key = Conversation.key(message.workspace_id, message.conversation_id)
+    if not message.identity_id:  # composed before messages named their identity
+        return Conversation.get(*conversation_key), None
+    identity_key = Identity.key(message.workspace_id, message.identity_id)
+    found = {(item.pk, item.sk): item for item in InboxItem.batch_get([conversation_key, identity_key])}
+    conversation, identity = found.get(conversation_key), found.get(identity_key)
+    if not isinstance(conversation, Conversation):
+        raise Conversation.DoesNotExist(f"no conversation {message.conversation_id}")
+    return conversation, identity if isinstance(identity, Identity) else None
 
 
 def plan(

@@ -86,10 +86,10 @@ class OutboxPublisher:
 
 
 def graph_client() -> Graph:
-    """A Graph client for the current settings."""
+    """The container's Graph client for the current settings (its connection to Meta is reused)."""
     from inbox_crm.meta.graph import GraphClient
 
-    return GraphClient.from_settings()
+    return GraphClient.shared()
 
 
 __all__ = ["Graph", "OutboxPublisher", "Ports", "Publisher", "SecretsTokens", "Tokens", "ports", "use_ports"]

@@ -104,6 +104,7 @@ class Message(InboxItem, discriminator="Message"):
     content = MapAttribute[str, Any](null=True)  # what to send: buttons, quick replies, template…
     send_at = UTCDateTimeAttribute(null=True)  # scheduled: due time (gsi2 while waiting)
     send_attempts = NumberAttribute(null=True)
+    identity_id = UnicodeAttribute(null=True)  # the recipient: read with its conversation when sent
     # A claim (status sending) is held by one worker until lease_until; post_started_at is written
     # just before the first POST, so an expired claim without it is re-sent and one with it is unknown.
     claim_id = UnicodeAttribute(null=True)
