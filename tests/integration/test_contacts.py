@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from inbox_crm.contacts import lookup
-from inbox_crm.contacts import records as contacts
+from inbox_crm.contacts.actors import Actor
+from inbox_crm.contacts.editing import update_contact
 from inbox_crm.core.errors import PreconditionFailed
 from inbox_crm.store.models import Contact, InboxItem, Workspace
 from support.api import ApiClient, Reply
@@ -180,7 +181,7 @@ def _edit_concurrently(
     def edit(name: str, fields: dict[str, Any]) -> None:
         barrier.wait()
         try:
-            contacts.update_contact("ws_alpha", contact_id, fields, contacts.Actor(f"usr_{name}"), version)
+            update_contact("ws_alpha", contact_id, fields, Actor(f"usr_{name}"), version)
             outcome[name] = "ok"
         except PreconditionFailed:
             outcome[name] = "stale"

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from inbox_crm.contacts import lookup
-from inbox_crm.contacts import records as contacts
+from inbox_crm.contacts import autolink, lookup, tagging
+from inbox_crm.contacts.actors import Actor
+from inbox_crm.contacts.linking import link_conversation, refresh_identity
 from inbox_crm.core.errors import Conflict
 from inbox_crm.ingest.pipeline import direct_conversation_id, identity_id_for, ingest
 from inbox_crm.meta.units import UnitComment, UnitKind
@@ -165,12 +166,12 @@ def test_a_username_learnt_after_the_link_reaches_the_contact(registered: World,
     Identity(*Identity.key("ws_alpha", identity_id)).update(
         actions=[Identity.username.set("tienda.fan"), Identity.profile_pic_url.set("https://x/pic.jpg")]
     )
-    refreshed = contacts.refresh_identity("ws_alpha", identity_id)
+    refreshed = refresh_identity("ws_alpha", identity_id)
     assert refreshed is not None
     assert refreshed.profile_pic_url == "https://x/pic.jpg"
     assert api.get(f"/v1/contacts/{contact['id']}").json()["instagram_usernames"] == ["tienda.fan"]
     assert lookup.contacts_by_instagram_username("ws_alpha", "tienda.fan") == [contact["id"]]
-    assert contacts.refresh_identity("ws_alpha", identity_id_for("instagram", IG_ACCOUNT, "1")) is None
+    assert refresh_identity("ws_alpha", identity_id_for("instagram", IG_ACCOUNT, "1")) is None
 
 
 def test_whatsapp_number_becomes_the_whatsapp_and_primary_phone(registered: World, api: ApiClient) -> None:
@@ -266,16 +267,14 @@ def test_concurrent_associations_of_one_sender_link_it_once(registered: World, a
     def associate(contact_id: str) -> None:
         barrier.wait()
         try:
-            contacts.link_conversation(
-                "ws_alpha", conversation_id, contacts.Actor("usr"), contact_id=contact_id
-            )
+            link_conversation("ws_alpha", conversation_id, Actor("usr"), contact_id=contact_id)
             outcome[contact_id] = "linked"
         except Conflict as conflict:
             outcome[contact_id] = conflict.details["contact_id"]
 
     def add_tag(contact_id: str) -> None:
         barrier.wait()
-        contacts.add_tag("ws_alpha", contact_id, tag, contacts.Actor("usr"))
+        tagging.add_tag("ws_alpha", contact_id, tag, Actor("usr"))
 
     threads = [
         threading.Thread(target=work, args=(target,)) for target in targets for work in (associate, add_tag)
@@ -500,7 +499,7 @@ def test_an_auto_link_that_meets_a_dynamodb_error_is_finished_by_the_redelivery(
         raise TransactWriteError("throttled")
 
     with monkeypatch.context() as patched:
-        patched.setattr(contacts, "_link", throttled)
+        patched.setattr(autolink, "link_identity", throttled)
         with pytest.raises(TransactWriteError):
             ingest(first)
     conversation_id = direct_conversation_id(identity_id_for("whatsapp", WA_NUMBER, WA_ID))
@@ -522,7 +521,7 @@ def test_an_auto_link_cut_short_by_a_crash_is_finished_by_the_redelivery(
         raise _Crash
 
     with monkeypatch.context() as patched:
-        patched.setattr(contacts, "auto_link_whatsapp", crash)
+        patched.setattr(autolink, "auto_link_whatsapp", crash)
         with pytest.raises(_Crash):
             ingest(first)
     conversation_id = direct_conversation_id(identity_id_for("whatsapp", WA_NUMBER, WA_ID))

@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 
-from inbox_crm.contacts import records as contacts
+from inbox_crm.contacts import tagging
+from inbox_crm.contacts.actors import Actor
+from inbox_crm.contacts.blocking import block_contact
+from inbox_crm.contacts.editing import create_contact
 from inbox_crm.contacts.tags import create_tag
 from inbox_crm.core.timeutil import to_millis, utcnow
 from inbox_crm.flows import runs
@@ -215,10 +218,10 @@ def test_instagram_sender_found_by_username_is_associated_not_duplicated(
 
 def test_whatsapp_sender_found_by_phone_is_linked_and_history_follows(api: ApiClient, bus: FlowBus) -> None:
     # The number is only a secondary phone: ingestion's auto-link leaves it, the flow's lookup finds it.
-    existing = contacts.create_contact(
+    existing = create_contact(
         "ws_alpha",
         {"first_name": "Lucía", "primary_phone": "+525511112222", "secondary_phones": ["+525512345678"]},
-        contacts.Actor("usr_alpha_agent"),
+        Actor("usr_alpha_agent"),
     )
     _template(api, "register_whatsapp_senders")
     _message("hola", platform="whatsapp", account_id=WA_NUMBER, customer_id="5215512345678")
@@ -238,10 +241,10 @@ def test_seeds_caveat_same_person_with_another_email_becomes_a_second_contact(
 ) -> None:
     """The seeds: Facebook senders are identified by Meta's id only, never by email or phone; a person
     already in the CRM with an email or phone becomes a second contact (merge suggestions catch it)."""
-    contacts.create_contact(
+    create_contact(
         "ws_alpha",
         {"first_name": "Cliente", "last_name": "4321", "emails": ["cliente@example.com"]},
-        contacts.Actor("usr_alpha_agent"),
+        Actor("usr_alpha_agent"),
     )
     _template(api, "register_messenger_senders")
     _message("hola", customer_id="7000000000004321")
@@ -445,10 +448,10 @@ def test_loop_guard_failure_and_disabled_flow(api: ApiClient, bus: FlowBus) -> N
     assert listed[failing["id"]]["error_count"] == 1
     assert "no contact" in listed[failing["id"]]["last_error"]
 
-    person = contacts.create_contact(
-        "ws_alpha", {"first_name": "Ana", "emails": ["ana@example.com"]}, contacts.Actor("usr_alpha_agent")
+    person = create_contact(
+        "ws_alpha", {"first_name": "Ana", "emails": ["ana@example.com"]}, Actor("usr_alpha_agent")
     )
-    contacts.add_tag("ws_alpha", person.contact_id, vip, contacts.Actor("usr_alpha_agent"))
+    tagging.add_tag("ws_alpha", person.contact_id, vip, Actor("usr_alpha_agent"))
     bus.settle()
     [run] = _runs(api, looping["id"])
     assert run["state"] == "completed"
@@ -481,7 +484,7 @@ def test_blocked_contact_run_stops(api: ApiClient, bus: FlowBus) -> None:
     _message("hola", customer_id="7000000000002222")
     bus.settle()
     [contact] = _contacts()
-    contacts.block_contact("ws_alpha", contact.contact_id, contacts.Actor("usr_alpha_owner"))
+    block_contact("ws_alpha", contact.contact_id, Actor("usr_alpha_owner"))
     runs.resume_due_waits(utcnow() + timedelta(minutes=1))
     bus.settle()
     [run] = _runs(api, flow["id"])

@@ -12,14 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from merge_hints_handler import handle
 
-from inbox_crm.contacts import lookup
-from inbox_crm.contacts import records as contacts
+from inbox_crm.contacts import editing, lookup, tagging
+from inbox_crm.contacts.actors import Actor
 from inbox_crm.contacts.index import index_items
 from inbox_crm.core.aws import client
 from inbox_crm.core.errors import Conflict, DomainError
 from inbox_crm.core.settings import get_settings
 from inbox_crm.events.contracts import MessageReceived, check
-from inbox_crm.identity import merge, suggestions
+from inbox_crm.identity import merge, merge_undo, suggestions
 from inbox_crm.ingest.pipeline import direct_conversation_id, identity_id_for, ingest
 from inbox_crm.store.models import Contact, Conversation, Identity, IdentityConversation, Merge
 from inbox_crm.workspaces import channels
@@ -27,7 +27,7 @@ from support.api import ApiClient
 from support.units import BASE_MS, IG_ACCOUNT, PAGE, WA_NUMBER, unit
 from support.world import World
 
-ACTOR = contacts.Actor("usr_alpha_agent")
+ACTOR = Actor("usr_alpha_agent")
 _psids = itertools.count(7_100_000_000_000_001)
 
 
@@ -126,7 +126,7 @@ def test_a_suggestion_follows_the_shared_values(api: ApiClient) -> None:
 def test_accepting_keeps_the_older_contact_whatever_the_ids_say(api: ApiClient) -> None:
     # Ids stored before ids were time-ordered: the older contact has the larger id.
     legacy = ["ctc_agm5ovp4ycg6e2pd6mqtzbfg7q", "ctc_agm5ovp4ycg62aaaaaaaaaaaaa"]
-    with mock.patch.object(contacts, "new_id", side_effect=legacy):
+    with mock.patch.object(editing, "new_id", side_effect=legacy):
         older = _contact(api, emails=["same@x.mx"])
         younger = _contact(api, first_name="Anita", emails=["same@x.mx"])
     assert (older["id"], younger["id"]) == tuple(legacy)
@@ -341,7 +341,7 @@ def _snapshot(keys: set[tuple[str, str]]) -> list[dict[str, Any]]:
             {
                 k: v
                 for k, v in (item or {"pk": {"S": pk}, "missing": {"BOOL": True}}).items()
-                if k not in merge.BOOKKEEPING
+                if k not in merge_undo.BOOKKEEPING
             }
         )
     return items
@@ -379,7 +379,7 @@ def test_undo_round_trips_exactly(
     result = merge.merge_contacts("ws_alpha", created[0]["id"], created[1]["id"], ACTOR, choices)
     added = _keys(ids) - keys  # entries only the merged state has
     assert _snapshot(keys) != before
-    merge.undo_merge("ws_alpha", result.merge.merge_id, ACTOR, may_undo_others=False)
+    merge_undo.undo_merge("ws_alpha", result.merge.merge_id, ACTOR, may_undo_others=False)
     assert _snapshot(keys) == before
     assert all("missing" in item for item in _snapshot(added))
     assert Merge.get(*Merge.key("ws_alpha", result.merge.merge_id)).status == "undone"
@@ -404,12 +404,12 @@ def _make(api: ApiClient, shape: dict[str, Any], platform: str) -> dict[str, Any
             "contact"
         ]
     else:
-        contact = contacts.create_contact("ws_alpha", fields, ACTOR).contact_id
+        contact = editing.create_contact("ws_alpha", fields, ACTOR).contact_id
         contact = {"id": contact}
     for name in shape["tags"]:
         tag = api.post("/v1/tags", {"name": name}, as_="alpha_owner").json()
         tag_id = tag.get("id") or tag["error"]["details"]["tag_id"]
-        contacts.add_tag("ws_alpha", contact["id"], tag_id, ACTOR)
+        tagging.add_tag("ws_alpha", contact["id"], tag_id, ACTOR)
     return contact
 
 
@@ -479,7 +479,7 @@ def test_a_merge_racing_an_edit_never_half_merges(api: ApiClient) -> None:
     outcomes = _race(
         [
             lambda: merge.merge_contacts("ws_alpha", survivor["id"], other["id"], ACTOR),
-            lambda: contacts.update_contact("ws_alpha", other["id"], {"company": "Editada"}, ACTOR, None),
+            lambda: editing.update_contact("ws_alpha", other["id"], {"company": "Editada"}, ACTOR, None),
         ]
     )
     assert not any(
@@ -489,7 +489,7 @@ def test_a_merge_racing_an_edit_never_half_merges(api: ApiClient) -> None:
     absorbed = api.get(f"/v1/contacts/{other['id']}", as_="alpha_agent")
     if absorbed.status == 404:  # merged: the edit is either in the merge or was refused
         assert final["emails"] == ["s@x.mx", "o@x.mx"]
-        edited = isinstance(outcomes[1], contacts.Contact)
+        edited = isinstance(outcomes[1], Contact)
         assert final["company"] == ("Editada" if edited else None)
     else:
         assert final["emails"] == ["s@x.mx"]

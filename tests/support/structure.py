@@ -27,11 +27,7 @@ MAX_LINES = 500
 OVER_LIMIT = {
     "layers/shared/inbox_crm/meta/webhook.py",
     # --
-    "layers/shared/inbox_crm/contacts/records.py",
-    # --
     "layers/shared/inbox_crm/ingest/pipeline.py",
-    # --
-    "layers/shared/inbox_crm/identity/merge.py",
     # --
 }
 

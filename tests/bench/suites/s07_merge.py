@@ -32,16 +32,15 @@ _serial = itertools.count(1)
 
 def _pair(level: int) -> tuple[str, str]:
     """Two contacts sharing a phone (typed differently) and an email: one suggestion."""
-    from inbox_crm.contacts import records as contacts
+    from inbox_crm.contacts.actors import Actor
+    from inbox_crm.contacts.editing import create_contact
 
-    actor = contacts.Actor(OWNER)
+    actor = Actor(OWNER)
     n = next(_serial)
     phone = f"+52 33 {1000 + n:04d} {level % 10_000:04d}"
     email = f"dup{n}.{level}@bench.mx"
-    first = contacts.create_contact(
-        WORKSPACE, {"first_name": "Ana", "primary_phone": phone, "emails": [email]}, actor
-    )
-    second = contacts.create_contact(
+    first = create_contact(WORKSPACE, {"first_name": "Ana", "primary_phone": phone, "emails": [email]}, actor)
+    second = create_contact(
         WORKSPACE,
         {"first_name": "Anita", "secondary_phones": [phone.replace(" ", "-")], "emails": [email]},
         actor,
@@ -50,10 +49,10 @@ def _pair(level: int) -> tuple[str, str]:
 
 
 def operations(level: int) -> list[dict[str, Any]]:
-    from inbox_crm.contacts import records as contacts
-    from inbox_crm.identity import merge, suggestions
+    from inbox_crm.contacts.actors import Actor
+    from inbox_crm.identity import merge, merge_undo, suggestions
 
-    actor = contacts.Actor(OWNER)
+    actor = Actor(OWNER)
     context = {"contacts": level}
     rows = []
     probe = _pair(level)
@@ -92,7 +91,7 @@ def operations(level: int) -> list[dict[str, Any]]:
     rows.append(
         measure(
             "undo a merge",
-            lambda: merge.undo_merge(WORKSPACE, merges.pop(), actor, may_undo_others=True),
+            lambda: merge_undo.undo_merge(WORKSPACE, merges.pop(), actor, may_undo_others=True),
             RUNS,
             **context,
         )

@@ -10,10 +10,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from inbox_crm.contacts import records as contacts
-from inbox_crm.contacts.index import channels_of
+from inbox_crm.contacts import blocking, deletion, editing, linking, reads, tagging
+from inbox_crm.contacts.actors import actor_of
+from inbox_crm.contacts.presenters import contact_out
 from inbox_crm.contacts.schemas import (
-    ConsentOut,
     ContactCreate,
     ContactLinkOut,
     ContactOut,
@@ -21,16 +21,13 @@ from inbox_crm.contacts.schemas import (
     ContactPatch,
     ContactTagIn,
     ConversationContactIn,
-    IdentityOut,
 )
 from inbox_crm.contacts.search import ContactFilter, search_contacts
 from inbox_crm.contacts.values import InvalidFields
-from inbox_crm.core.observability import logger
 from inbox_crm.http.errors_doc import documented, error_response
-from inbox_crm.http.schemas import ConversationOut
-from inbox_crm.inbox.routes import conversation_out
-from inbox_crm.store.models import Contact
-from inbox_crm.workspaces.principal import Principal, principal_of
+from inbox_crm.inbox.presenters import conversation_out
+from inbox_crm.inbox.schemas import ConversationOut
+from inbox_crm.workspaces.principal import principal_of
 
 router = Router()
 
@@ -41,54 +38,6 @@ def _invalid_fields(error: InvalidFields) -> Response[str]:
     type) fail like schema validation does: 422 with {loc, msg, type} per field. Registered here,
     it applies to every route of the resolver."""
     return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, error.code, error.message, error.details)
-
-
-def _actor(principal: Principal) -> contacts.Actor:
-    return contacts.Actor(principal.user_id, logger.get_correlation_id())
-
-
-def contact_out(contact: Contact) -> ContactOut:
-    refs = contact.identities or []
-    return ContactOut(
-        id=contact.contact_id,
-        version=int(contact.version or 0),
-        first_name=contact.first_name,
-        last_name=contact.last_name,
-        display_name=contact.display_name,
-        profile_pic_url=contact.profile_pic_url,
-        emails=list(contact.emails or []),
-        primary_phone=contact.primary_phone,
-        secondary_phones=list(contact.secondary_phones or []),
-        whatsapp_phone=contact.whatsapp_phone,
-        facebook_ids=[ref.external_id for ref in refs if ref.platform == "messenger"],
-        instagram_usernames=[ref.username for ref in refs if ref.platform == "instagram" and ref.username],
-        identities=[
-            IdentityOut(
-                id=ref.identity_id,
-                channel=ref.platform,  # type: ignore[arg-type]
-                account_id=ref.account_id,
-                external_id=ref.external_id,
-                username=ref.username,
-                phone=ref.phone,
-            )
-            for ref in refs
-        ],
-        channels=channels_of(contact),  # type: ignore[arg-type]
-        country=contact.country,
-        country_manual=bool(contact.country_manual),
-        language=contact.language,
-        company=contact.company,
-        assignee_id=contact.assignee_id,
-        consent=ConsentOut.model_validate(contact.consent.as_dict()) if contact.consent else None,
-        tags=list(contact.tags or []),
-        source=contact.source,
-        custom_fields=contact.custom_fields.as_dict() if contact.custom_fields else {},
-        blocked=bool(contact.blocked),
-        blocked_at=contact.blocked_at,
-        created_by=contact.created_by,
-        created_at=contact.created_at,
-        updated_at=contact.updated_at,
-    )
 
 
 def _expected_version(body_version: int | None) -> int | None:
@@ -140,7 +89,7 @@ def list_contacts(
 def create_contact(body: ContactCreate) -> ContactOut:
     principal = principal_of(router)
     principal.require("contacts.write")
-    return contact_out(contacts.create_contact(principal.workspace_id, body.provided(), _actor(principal)))
+    return contact_out(editing.create_contact(principal.workspace_id, body.provided(), actor_of(principal)))
 
 
 @router.get(
@@ -152,7 +101,7 @@ def create_contact(body: ContactCreate) -> ContactOut:
 def get_contact(contact_id: str) -> ContactOut:
     principal = principal_of(router)
     principal.require("contacts.read")
-    return contact_out(contacts.get_contact(principal.workspace_id, contact_id))
+    return contact_out(reads.get_contact(principal.workspace_id, contact_id))
 
 
 @router.patch(
@@ -167,8 +116,8 @@ def patch_contact(contact_id: str, body: ContactPatch) -> ContactOut:
     principal = principal_of(router)
     principal.require("contacts.write")
     expected = _expected_version(body.version)
-    contact = contacts.update_contact(
-        principal.workspace_id, contact_id, body.provided(), _actor(principal), expected
+    contact = editing.update_contact(
+        principal.workspace_id, contact_id, body.provided(), actor_of(principal), expected
     )
     return contact_out(contact)
 
@@ -183,7 +132,7 @@ def patch_contact(contact_id: str, body: ContactPatch) -> ContactOut:
 def delete_contact(contact_id: str) -> Response[None]:
     principal = principal_of(router)
     principal.require("contacts.delete")
-    contacts.delete_contact(principal.workspace_id, contact_id, _actor(principal), _expected_version(None))
+    deletion.delete_contact(principal.workspace_id, contact_id, actor_of(principal), _expected_version(None))
     return Response(status_code=204)
 
 
@@ -196,7 +145,7 @@ def delete_contact(contact_id: str) -> Response[None]:
 def block_contact(contact_id: str) -> ContactOut:
     principal = principal_of(router)
     principal.require("contacts.block")
-    return contact_out(contacts.block_contact(principal.workspace_id, contact_id, _actor(principal)))
+    return contact_out(blocking.block_contact(principal.workspace_id, contact_id, actor_of(principal)))
 
 
 @router.post(
@@ -208,7 +157,7 @@ def block_contact(contact_id: str) -> ContactOut:
 def unblock_contact(contact_id: str) -> ContactOut:
     principal = principal_of(router)
     principal.require("contacts.unblock")
-    return contact_out(contacts.unblock_contact(principal.workspace_id, contact_id, _actor(principal)))
+    return contact_out(blocking.unblock_contact(principal.workspace_id, contact_id, actor_of(principal)))
 
 
 @router.post(
@@ -220,7 +169,7 @@ def unblock_contact(contact_id: str) -> ContactOut:
 def add_contact_tag(contact_id: str, body: ContactTagIn) -> ContactOut:
     principal = principal_of(router)
     principal.require("contacts.tag")
-    return contact_out(contacts.add_tag(principal.workspace_id, contact_id, body.tag_id, _actor(principal)))
+    return contact_out(tagging.add_tag(principal.workspace_id, contact_id, body.tag_id, actor_of(principal)))
 
 
 @router.delete(
@@ -232,7 +181,7 @@ def add_contact_tag(contact_id: str, body: ContactTagIn) -> ContactOut:
 def remove_contact_tag(contact_id: str, tag_id: str) -> ContactOut:
     principal = principal_of(router)
     principal.require("contacts.tag")
-    return contact_out(contacts.remove_tag(principal.workspace_id, contact_id, tag_id, _actor(principal)))
+    return contact_out(tagging.remove_tag(principal.workspace_id, contact_id, tag_id, actor_of(principal)))
 
 
 @router.post(
@@ -253,10 +202,10 @@ def link_conversation_contact(conversation_id: str, body: ConversationContactIn)
     principal = principal_of(router)
     principal.require("contacts.write")
     try:
-        result = contacts.link_conversation(
+        result = linking.link_conversation(
             principal.workspace_id,
             conversation_id,
-            _actor(principal),
+            actor_of(principal),
             contact_id=body.contact_id,
             new_contact=body.contact.provided() if body.contact else None,
         )
@@ -284,5 +233,5 @@ def unlink_conversation_contact(conversation_id: str) -> ConversationOut:
     principal = principal_of(router)
     principal.require("contacts.unlink")
     return conversation_out(
-        contacts.unlink_conversation(principal.workspace_id, conversation_id, _actor(principal))
+        linking.unlink_conversation(principal.workspace_id, conversation_id, actor_of(principal))
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from inbox_crm.contacts import custom_fields, tags
-from inbox_crm.contacts import records as contacts
+from inbox_crm.contacts import custom_fields, tagging, tags
+from inbox_crm.contacts.actors import actor_of
 from inbox_crm.contacts.schemas import (
     BulkTagIn,
     BulkTagOut,
@@ -18,7 +18,6 @@ from inbox_crm.contacts.schemas import (
     TagList,
     TagOut,
 )
-from inbox_crm.core.observability import logger
 from inbox_crm.http.errors_doc import documented
 from inbox_crm.store.models import CustomField, Tag
 from inbox_crm.workspaces.principal import principal_of
@@ -75,8 +74,8 @@ def create_tag(body: TagIn) -> TagOut:
 def bulk_tag_contacts(tag_id: str, body: BulkTagIn) -> BulkTagOut:
     principal = principal_of(router)
     principal.require("contacts.tag")
-    actor = contacts.Actor(principal.user_id, logger.get_correlation_id())
-    outcome = contacts.bulk_tag(
+    actor = actor_of(principal)
+    outcome = tagging.bulk_tag(
         principal.workspace_id, tag_id, body.contact_ids, actor, add=body.action == "add"
     )
     return BulkTagOut(

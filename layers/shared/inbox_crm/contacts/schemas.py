@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
 from inbox_crm.contacts.custom_fields import KEY_PATTERN, MAX_OPTIONS
-from inbox_crm.http.schemas import ConversationOut, Platform, Strict, Text
+from inbox_crm.http.schemas import Platform, Strict, Text
+from inbox_crm.inbox.schemas import ConversationOut
 
 # Names are trimmed before their length is checked: "   " is no name.
 Name = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]

@@ -36,7 +36,7 @@ class StepCall:
         return f"flow:{self.run.run_id}:{self.path}"
 
     def actor(self) -> Any:
-        from inbox_crm.contacts.records import Actor
+        from inbox_crm.contacts.actors import Actor
 
         return Actor(self.run.flow_id, self.run.correlation_id, caused_by_flow=self.run.flow_id)
 

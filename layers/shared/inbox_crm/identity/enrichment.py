@@ -48,7 +48,7 @@ def enrich_identity(workspace_id: str, identity_id: str, client: Graph | None = 
         return status
     _apply_profile(identity, profile)
     if identity.contact_id:
-        from inbox_crm.contacts.records import refresh_identity
+        from inbox_crm.contacts.linking import refresh_identity
 
         # Linked before the profile arrived: the contact's name and Instagram username catch up.
         refresh_identity(workspace_id, identity_id)

@@ -10,10 +10,12 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from inbox_crm.contacts import records as contacts
-from inbox_crm.contacts.routes import _actor, contact_out
+from inbox_crm.contacts.actors import actor_of
+from inbox_crm.contacts.presenters import contact_out
+from inbox_crm.contacts.reads import get_contact
 from inbox_crm.http.errors_doc import documented
-from inbox_crm.identity import merge, suggestions
+from inbox_crm.identity import accept, merge, merge_undo, suggestions
+from inbox_crm.identity.presenters import merge_out, suggestion_out
 from inbox_crm.identity.schemas import (
     AcceptIn,
     AcceptOut,
@@ -21,46 +23,12 @@ from inbox_crm.identity.schemas import (
     MergeOut,
     MergePage,
     MergeResultOut,
-    SharedValueOut,
-    SuggestionOut,
     SuggestionPage,
 )
-from inbox_crm.store.models import Merge, MergeSuggestion
 from inbox_crm.workspaces.permissions import Role
 from inbox_crm.workspaces.principal import principal_of
 
 router = Router()
-
-
-def suggestion_out(item: MergeSuggestion) -> SuggestionOut:
-    return SuggestionOut(
-        id=item.suggestion_id,
-        kind=item.kind,  # type: ignore[arg-type]
-        contact_ids=list(item.contact_ids),
-        shared=[SharedValueOut.model_validate(dict(value)) for value in item.shared],
-        identity_id=item.identity_id,
-        conversation_id=item.conversation_id,
-        target_contact_id=item.target_contact_id,
-        action=item.action or "merge",  # type: ignore[arg-type]
-        updated_at=item.updated_at,
-    )
-
-
-def merge_out(item: Merge) -> MergeOut:
-    return MergeOut(
-        id=item.merge_id,
-        survivor_id=item.survivor_id,
-        absorbed_id=item.absorbed_id,
-        status=item.status,  # type: ignore[arg-type]
-        by=item.by,
-        created_at=item.created_at,
-        fields=item.fields.as_dict() if item.fields else {},
-        identity_ids=list(item.identity_ids or []),
-        conversation_ids=list(item.conversation_ids or []),
-        suggestion_id=item.suggestion_id,
-        undone_at=item.undone_at,
-        undone_by=item.undone_by,
-    )
 
 
 @router.get(
@@ -88,7 +56,7 @@ def list_suggestions(
 def contact_suggestions(contact_id: str) -> SuggestionPage:
     principal = principal_of(router)
     principal.require("merge_suggestions.read")
-    contacts.get_contact(principal.workspace_id, contact_id)
+    get_contact(principal.workspace_id, contact_id)
     items = suggestions.contact_suggestions(principal.workspace_id, contact_id)
     return SuggestionPage(items=[suggestion_out(item) for item in items])
 
@@ -115,7 +83,9 @@ def dismiss_suggestion(suggestion_id: str) -> None:
 def accept_suggestion(suggestion_id: str, body: AcceptIn) -> AcceptOut:
     principal = principal_of(router)
     principal.require("contacts.merge")
-    done = merge.accept_suggestion(principal.workspace_id, suggestion_id, _actor(principal), body.survivor_id)
+    done = accept.accept_suggestion(
+        principal.workspace_id, suggestion_id, actor_of(principal), body.survivor_id
+    )
     return AcceptOut(
         outcome=done.outcome,  # type: ignore[arg-type]
         merge=merge_out(done.merge) if done.merge else None,
@@ -140,7 +110,7 @@ def merge_contact(contact_id: str, body: MergeIn) -> MergeResultOut:
         principal.workspace_id,
         contact_id,
         body.other_contact_id,
-        _actor(principal),
+        actor_of(principal),
         dict(body.fields) if body.fields else None,
     )
     return MergeResultOut(merge=merge_out(result.merge), contact=contact_out(result.survivor))
@@ -155,10 +125,10 @@ def merge_contact(contact_id: str, body: MergeIn) -> MergeResultOut:
 def undo_merge(merge_id: str) -> MergeResultOut:
     principal = principal_of(router)
     principal.require("merges.undo")
-    result = merge.undo_merge(
+    result = merge_undo.undo_merge(
         principal.workspace_id,
         merge_id,
-        _actor(principal),
+        actor_of(principal),
         may_undo_others=principal.role in (Role.OWNER, Role.MANAGER),
     )
     return MergeResultOut(merge=merge_out(result.merge), contact=contact_out(result.survivor))

@@ -423,7 +423,7 @@ def _store_message_like(context: _Context, *, kind: str) -> IngestResult:
         # Contacts (issue 4): a first message from a number that is a contact's phone links the sender
         # to that contact (the seeds' rule). Looked up before the write, so the events committed with
         # the message carry the contact, and a blocked contact's message stays silent.
-        from inbox_crm.contacts.records import whatsapp_link_candidate
+        from inbox_crm.contacts.autolink import whatsapp_link_candidate
 
         link_to = whatsapp_link_candidate(identity)
         if link_to is not None:
@@ -505,7 +505,7 @@ def _store_message_like(context: _Context, *, kind: str) -> IngestResult:
         stage(tx, events)
 
     if link_to is not None:
-        from inbox_crm.contacts.records import auto_link_whatsapp
+        from inbox_crm.contacts.autolink import auto_link_whatsapp
 
         linked = auto_link_whatsapp(identity, context.correlation_id, link_to)  # commits ContactAssociated
         events[1:1] = linked  # after IdentityCreated, in the order they happened
@@ -518,7 +518,7 @@ def _finish_auto_link(context: _Context, identity: Identity | None) -> list[Doma
     intent costs nothing more than its BatchGetItem."""
     if identity is None or not identity.auto_link_to or identity.contact_id:
         return []
-    from inbox_crm.contacts.records import auto_link_whatsapp
+    from inbox_crm.contacts.autolink import auto_link_whatsapp
 
     return auto_link_whatsapp(identity, context.correlation_id)
 
@@ -867,7 +867,7 @@ def _apply_number_change(context: _Context) -> IngestResult:
                 condition=Conversation.pk.exists(),
             )
     if old.contact_id:
-        from inbox_crm.contacts.records import refresh_identity
+        from inbox_crm.contacts.linking import refresh_identity
 
         refresh_identity(workspace_id, new_id_)  # the contact's WhatsApp phone follows the number
     return IngestResult("updated", events)

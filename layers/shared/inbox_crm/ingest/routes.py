@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from inbox_crm.http.errors_doc import documented
-from inbox_crm.http.schemas import UnroutedOut, UnroutedPage
+from inbox_crm.ingest.schemas import UnroutedOut, UnroutedPage
 from inbox_crm.ingest.unrouted import list_unrouted
 from inbox_crm.workspaces.principal import principal_of
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from inbox_crm.http.errors_doc import documented
-from inbox_crm.http.schemas import UploadIn, UploadOut
+from inbox_crm.media.schemas import UploadIn, UploadOut
 from inbox_crm.media.storage import store_upload
 from inbox_crm.workspaces.principal import principal_of
 

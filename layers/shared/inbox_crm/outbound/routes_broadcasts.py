@@ -2,74 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
-
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import BaseModel, Field, model_validator
 
 from inbox_crm.http.errors_doc import documented
-from inbox_crm.http.schemas import AttachmentIn, ButtonIn, Strict, TemplateIn, Text
 from inbox_crm.meta.send import OutboundContent
 from inbox_crm.outbound import broadcasts
+from inbox_crm.outbound.schemas import (
+    BroadcastIn,
+    BroadcastList,
+    BroadcastOut,
+    ProgressOut,
+    RecipientList,
+    RecipientOut,
+)
 from inbox_crm.store.models import Broadcast
 from inbox_crm.workspaces.principal import principal_of
 
 router = Router()
-
-
-class BroadcastIn(Strict):
-    name: Annotated[Text, Field(min_length=1, max_length=120)]
-    tag_id: Annotated[str, Field(min_length=1, max_length=100)]
-    channel: Literal["whatsapp", "messenger", "instagram"]
-    text: Annotated[Text | None, Field(max_length=4096)] = None
-    template: TemplateIn | None = None
-    attachments: Annotated[list[AttachmentIn], Field(max_length=3)] = Field(default_factory=list)
-    buttons: Annotated[list[ButtonIn], Field(max_length=3)] = Field(default_factory=list)
-    send_at: datetime | None = None
-
-    @model_validator(mode="after")
-    def _has_content(self) -> BroadcastIn:
-        if not (self.text or self.template or self.attachments):
-            raise ValueError("send a text, attachments or a template")
-        if self.send_at is not None and self.send_at.tzinfo is None:
-            raise ValueError("send_at needs a time zone")
-        return self
-
-
-class ProgressOut(BaseModel):
-    sent: int
-    failed: int
-    skipped: int
-
-
-class BroadcastOut(BaseModel):
-    id: str
-    name: str
-    tag_id: str
-    channel: str
-    status: Literal["scheduled", "running", "done", "cancelled"]
-    send_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    created_by: str
-    progress: ProgressOut
-
-
-class BroadcastList(BaseModel):
-    items: list[BroadcastOut]
-
-
-class RecipientOut(BaseModel):
-    contact_id: str
-    status: str
-    reason: str | None = None
-    conversation_id: str | None = None
-    message_id: str | None = None
-
-
-class RecipientList(BaseModel):
-    items: list[RecipientOut]
 
 
 def broadcast_out(broadcast: Broadcast) -> BroadcastOut:

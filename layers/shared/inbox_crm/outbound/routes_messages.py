@@ -7,14 +7,15 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from inbox_crm.core.errors import InvalidInput
 from inbox_crm.http.errors_doc import documented
-from inbox_crm.http.schemas import MessageOut, SendIn
 from inbox_crm.inbox import conversations
-from inbox_crm.inbox.routes import message_out
+from inbox_crm.inbox.presenters import message_out
+from inbox_crm.inbox.schemas import MessageOut
 from inbox_crm.meta.policy import Sender
 from inbox_crm.meta.send import OutboundContent
 from inbox_crm.outbound.compose import Author, SendSpec
 from inbox_crm.outbound.delivery import retry_unknown
 from inbox_crm.outbound.schedule import cancel_scheduled
+from inbox_crm.outbound.schemas import SendIn
 from inbox_crm.outbound.send import send_message as send
 from inbox_crm.workspaces.principal import principal_of
 

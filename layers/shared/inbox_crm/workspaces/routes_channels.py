@@ -7,10 +7,10 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from inbox_crm.core.timeutil import utcnow
 from inbox_crm.http.errors_doc import documented
-from inbox_crm.http.schemas import ChannelIn, ChannelList, ChannelOut
 from inbox_crm.store.models import ChannelAccount
 from inbox_crm.workspaces import channels
 from inbox_crm.workspaces.principal import principal_of
+from inbox_crm.workspaces.schemas import ChannelIn, ChannelList, ChannelOut
 
 router = Router()
 

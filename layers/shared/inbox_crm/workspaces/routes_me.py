@@ -5,9 +5,9 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from inbox_crm.http.errors_doc import documented
-from inbox_crm.http.schemas import MeOut, UserOut, WorkspaceOut
 from inbox_crm.workspaces.members import load_membership
 from inbox_crm.workspaces.principal import principal_of
+from inbox_crm.workspaces.schemas import MeOut, UserOut, WorkspaceOut
 
 router = Router()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import Any
 
-from inbox_crm.contacts import lookup, records
+from inbox_crm.contacts import linking, lookup, tagging
+from inbox_crm.contacts.reads import oldest_first
 from inbox_crm.contacts.tags import create_tag, tag_id_for
 from inbox_crm.core.errors import Conflict
 from inbox_crm.flows.steps import PermanentStepError, StepCall
@@ -44,15 +45,15 @@ def perform(call: StepCall) -> dict[str, Any]:
         elif identity.platform == "whatsapp" and identity.phone:
             looked_up_by = "whatsapp_phone"
             candidates = lookup.contacts_by_phone(workspace_id, identity.phone)
-        found = next((c for c in records.oldest_first(workspace_id, candidates)), None)
+        found = next((c for c in oldest_first(workspace_id, candidates)), None)
         try:
             if found is not None:
-                linked = records.link_conversation(
+                linked = linking.link_conversation(
                     workspace_id, conversation.conversation_id, actor, contact_id=found.contact_id
                 )
                 outcome = "linked"
             else:
-                linked = records.link_conversation(
+                linked = linking.link_conversation(
                     workspace_id, conversation.conversation_id, actor, new_contact={}
                 )
                 outcome = "created" if linked.created else "linked"
@@ -66,8 +67,8 @@ def perform(call: StepCall) -> dict[str, Any]:
             contact_id = current.contact_id
     else:
         # Already linked: the conversation and its history show it, and missing names are filled.
-        records.link_conversation(workspace_id, conversation.conversation_id, actor, contact_id=contact_id)
-        records.refresh_identity(workspace_id, identity.identity_id)
+        linking.link_conversation(workspace_id, conversation.conversation_id, actor, contact_id=contact_id)
+        linking.refresh_identity(workspace_id, identity.identity_id)
     result: dict[str, Any] = {
         "contact_id": contact_id,
         "outcome": outcome,
@@ -78,7 +79,7 @@ def perform(call: StepCall) -> dict[str, Any]:
     if call.step.get("add_source_tag"):
         tag_name = SOURCE_TAGS[identity.platform]
         tag_id = ensure_tag(workspace_id, tag_name, call.run.flow_id)
-        records.add_tag(workspace_id, contact_id, tag_id, actor)
+        tagging.add_tag(workspace_id, contact_id, tag_id, actor)
         result["source_tag"] = tag_name
     return result
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inbox_crm.contacts import records
+from inbox_crm.contacts import tagging
 from inbox_crm.flows.steps import StepCall
 
 
@@ -12,7 +12,7 @@ def perform(call: StepCall) -> dict[str, Any]:
     contact_id = call.contact_id()
     tag_id = call.step["tag_id"]
     if call.step["type"] == "add_tag":
-        records.add_tag(call.run.workspace_id, contact_id, tag_id, call.actor())
+        tagging.add_tag(call.run.workspace_id, contact_id, tag_id, call.actor())
     else:
-        records.remove_tag(call.run.workspace_id, contact_id, tag_id, call.actor())
+        tagging.remove_tag(call.run.workspace_id, contact_id, tag_id, call.actor())
     return {"contact_id": contact_id, "tag_id": tag_id, "done": call.step["type"]}
