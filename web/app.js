@@ -1,11 +1,13 @@
 // Inbox CRM web app: entry module. No build step; plain modules served as they are.
+// The shell: sign-in, the navigation between sections (js/router.js, js/sections/*), polling.
 import { createApi, session } from './js/api.js';
 import { initI18n, languageSelect, onLanguageChange, t } from './js/i18n.js';
 import { describeError } from './js/errors.js';
+import { h } from './js/dom.js';
 import { createLogin } from './js/views/login.js';
-import { InboxView } from './js/views/inbox.js';
-import { ConversationView } from './js/views/conversation.js';
-import { ContactPanel } from './js/views/contact-panel.js';
+import { isAppLinkClick, registeredSections, resolve } from './js/router.js';
+import { errorState, forbiddenState, loadingState, notFoundState } from './js/states.js';
+import './js/sections/index.js';
 
 const POLL_MS = 5000;
 
@@ -14,10 +16,14 @@ const state = {
   me: null,
   channels: new Map(),
   signedIn: false,
-  views: null,
   login: null,
   polling: null,
   pollInFlight: false,
+  mounted: new Map(), // section id -> controller
+  containers: new Map(), // section id -> element
+  current: null, // the section shown
+  badge: 0, // unread conversations (tab title)
+  wired: false,
 };
 
 async function loadConfig() {
@@ -43,6 +49,7 @@ async function boot() {
   state.login = createLogin({ api: state.api, onToken: signIn });
   document.getElementById('login-lang').append(languageSelect('login-language'));
   document.getElementById('app-lang').append(languageSelect('app-language'));
+  document.getElementById('nav-lang').append(languageSelect('nav-language'));
   document.getElementById('logout').addEventListener('click', () => signOut());
   document.getElementById('boot').remove();
   if (session.token()) await enter();
@@ -65,10 +72,19 @@ function signOut(message) {
   session.clear();
   clearInterval(state.polling);
   state.polling = null;
-  if (state.views) {
-    state.views.conversation.close();
-    state.views.panel.clear();
+  // Another user may sign in next: sections built by script start again from nothing; the inbox,
+  // whose markup is index.html's, forgets what it showed and stays wired (signIn() below).
+  for (const controller of state.mounted.values()) controller.signOut?.();
+  for (const [id, container] of state.containers) {
+    container.hidden = true;
+    if (!state.mounted.get(id)?.persistent) {
+      state.mounted.delete(id);
+      if (!container.id.startsWith('section-inbox')) container.remove();
+      state.containers.delete(id);
+    }
   }
+  state.current = null;
+  state.badge = 0;
   showLogin(message);
 }
 
@@ -89,99 +105,188 @@ async function enter({ fromLogin = false } = {}) {
   }
   state.signedIn = true;
   state.login.hide();
-  if (!state.views) state.views = createViews();
-  state.views.panel.role = state.me.role;
+  if (!state.wired) wire();
   renderHeader();
+  renderNav();
   document.getElementById('app-view').hidden = false;
-  if (!currentRoute() && location.pathname !== '/app/') history.replaceState(null, '', '/app/');
-  await state.views.inbox.refresh({ reset: true });
-  applyRoute();
+  // The inbox is everyone's home and keeps the tab title's unread count: it loads even when the URL
+  // names another section.
+  const inbox = registeredSections().find((section) => section.id === 'inbox');
+  if (allowed(inbox)) mounted(inbox, containerFor('inbox'))?.signIn?.();
+  await applyRoute();
   state.polling = setInterval(poll, POLL_MS);
 }
 
-function createViews() {
-  const api = state.api;
-  const inbox = new InboxView({ api, onSelect: (id) => navigate(id) });
-  const panel = new ContactPanel({
-    api,
-    role: state.me.role,
-    onConversationChanged: (conversation) => {
-      inbox.upsert(conversation);
-      views.conversation.update(conversation);
-    },
-    onContactBlocked: () => poll(),
-  });
-  const conversation = new ConversationView({
-    api,
-    channels: () => state.channels,
-    me: () => state.me,
-    onLoaded: (loaded) => {
-      if (inbox.get(loaded.id)) inbox.upsert(loaded);
-      if (panel.conversation?.id === loaded.id) panel.conversationChanged(loaded);
-      else panel.show(loaded);
-    },
-  });
-  const views = { inbox, conversation, panel };
+// ------------------------------------------------------------------ permissions and navigation
 
-  window.addEventListener('popstate', applyRoute);
-  window.addEventListener('focus', poll);
-  document.addEventListener('visibilitychange', poll);
-  const panes = document.getElementById('panes');
-  const toggle = document.getElementById('toggle-contact');
-  const setContactOpen = (open) => {
-    panes.classList.toggle('contact-open', open);
-    toggle.setAttribute('aria-expanded', String(open));
-  };
-  toggle.addEventListener('click', () => setContactOpen(!panes.classList.contains('contact-open')));
-  document.getElementById('close-contact').addEventListener('click', () => {
-    setContactOpen(false);
-    toggle.focus();
-  });
-  document.getElementById('back-to-list').addEventListener('click', () => navigate(null));
-  onLanguageChange(() => {
-    renderHeader();
-    inbox.relabel();
-    conversation.relabel();
-    panel.relabel();
-  });
-  return views;
+function can(action) {
+  return Boolean(state.me?.permissions?.includes(action));
 }
+
+function allowed(section) {
+  return section.requires.some(can);
+}
+
+function navigate(path, { replace = false } = {}) {
+  const target = new URL(path, location.origin);
+  if (location.pathname + location.search !== target.pathname + target.search) {
+    history[replace ? 'replaceState' : 'pushState'](null, '', target.pathname + target.search);
+  }
+  closeMenu();
+  return applyRoute();
+}
+
+const context = {
+  get api() {
+    return state.api;
+  },
+  me: () => state.me,
+  can,
+  channels: () => state.channels,
+  navigate,
+  poll: () => poll(),
+  setBadge(count) {
+    state.badge = count;
+    renderTitle();
+  },
+};
+
+/** Shows the section the URL names, or the state saying why it cannot be shown. */
+async function applyRoute() {
+  if (!state.signedIn) return;
+  const route = resolve(location.pathname);
+  if (route.redirect) {
+    history.replaceState(null, '', route.redirect);
+    return applyRoute();
+  }
+  const section = route.section;
+  const id = section ? section.id : '_state';
+  if (state.current && state.current !== id) state.mounted.get(state.current)?.hide?.();
+  state.current = id;
+  for (const [key, container] of state.containers) container.hidden = key !== id;
+  renderNav();
+  if (!section || !allowed(section)) {
+    const container = containerFor('_state');
+    container.hidden = false;
+    container.replaceChildren(section ? forbiddenState({ role: state.me.role }) : notFoundState());
+    container.dataset.sectionLabel = section ? section.label : 'states.not_found_title';
+    renderTitle();
+    return;
+  }
+  const container = containerFor(section.id);
+  container.hidden = false;
+  renderTitle();
+  const controller = mounted(section, container);
+  await controller?.show(route.path);
+}
+
+/** The section's controller, mounting it the first time; null (and an error state) if mounting failed. */
+function mounted(section, container) {
+  let controller = state.mounted.get(section.id);
+  if (controller) return controller;
+  try {
+    if (!container.hasChildNodes()) container.append(loadingState());
+    controller = section.mount(container, context);
+    state.mounted.set(section.id, controller);
+    return controller;
+  } catch (error) {
+    console.error(error);
+    container.replaceChildren(errorState({ error, onRetry: () => location.reload() }));
+    return null;
+  }
+}
+
+function containerFor(id) {
+  let container = state.containers.get(id);
+  if (!container) {
+    container = document.getElementById(`section-${id}`) || h('div', { class: 'section section-page', id: `section-${id}` });
+    container.dataset.section = id;
+    if (!container.isConnected) document.getElementById('sections').append(container);
+    state.containers.set(id, container);
+  }
+  return container;
+}
+
+// ------------------------------------------------------------------ header, navigation, title
 
 function renderHeader() {
   if (!state.me) return;
   const { user, workspace, role } = state.me;
   document.getElementById('workspace-name').textContent = workspace.name;
-  document.getElementById('user-label').textContent = `${user.name || user.email} · ${t(`role.${role}`)}`;
+  const label = `${user.name || user.email} · ${t(`role.${role}`)}`;
+  document.getElementById('user-label').textContent = label;
+  document.getElementById('nav-user').textContent = label;
 }
 
-function currentRoute() {
-  const match = /^\/app\/c\/([^/]+)\/?$/.exec(location.pathname);
-  return match ? decodeURIComponent(match[1]) : null;
+function renderNav() {
+  const list = document.getElementById('nav-list');
+  if (!state.me) return;
+  const items = registeredSections()
+    .filter(allowed)
+    .map((section) =>
+      h(
+        'li',
+        {},
+        h(
+          'a',
+          { href: `/app/${section.id}`, class: 'nav-link', dataset: { section: section.id }, 'aria-current': state.current === section.id ? 'page' : null },
+          h('img', { src: `/icons/${section.icon}.svg`, alt: '', width: 20, height: 20, class: 'nav-icon' }),
+          h('span', { class: 'nav-label', text: t(section.label) }),
+          section.id === 'inbox' && state.badge ? h('span', { class: 'badge nav-badge', text: state.badge > 99 ? '99+' : String(state.badge) }) : null,
+        ),
+      ),
+    );
+  list.replaceChildren(...items);
+  const current = registeredSections().find((section) => section.id === state.current);
+  document.getElementById('nav-current').textContent = current ? t(current.label) : t('nav.menu');
 }
 
-function navigate(id) {
-  const path = id ? `/app/c/${encodeURIComponent(id)}` : '/app/';
-  if (location.pathname !== path) history.pushState(null, '', path);
-  applyRoute();
-  if (id) document.getElementById('conversation-pane').focus({ preventScroll: true });
+function renderTitle() {
+  const section = registeredSections().find((known) => known.id === state.current);
+  const label = section ? t(section.label) : t(state.containers.get('_state')?.dataset.sectionLabel || 'nav.inbox');
+  document.title = `${state.badge ? `(${state.badge}) ` : ''}${label} · Inbox CRM`;
+  const badge = document.querySelector('.nav-link[data-section="inbox"] .nav-badge');
+  if (Boolean(badge) !== Boolean(state.badge) || (badge && badge.textContent !== String(state.badge))) renderNav();
 }
 
-function applyRoute() {
-  if (!state.signedIn) return;
-  const { inbox, conversation, panel } = state.views;
-  const id = currentRoute();
-  document.getElementById('panes').dataset.view = id ? 'conversation' : 'list';
-  inbox.setSelected(id);
-  if (!id) {
-    conversation.close();
-    panel.clear();
-    return;
-  }
-  if (id === conversation.id) return;
-  const summary = inbox.get(id);
-  panel.clear();
-  if (summary) panel.show(summary);
-  conversation.open(id, summary);
+function closeMenu() {
+  const toggle = document.getElementById('nav-toggle');
+  toggle.setAttribute('aria-expanded', 'false');
+  document.getElementById('main-nav').classList.remove('open');
+}
+
+function wire() {
+  state.wired = true;
+  window.addEventListener('popstate', () => applyRoute());
+  window.addEventListener('focus', () => poll());
+  document.addEventListener('visibilitychange', () => poll());
+  // Plain /app/ links anywhere (navigation, sections, empty states) change section without a reload.
+  document.addEventListener('click', (event) => {
+    const path = isAppLinkClick(event);
+    if (!path || !state.signedIn) return;
+    event.preventDefault();
+    navigate(path);
+  });
+  const toggle = document.getElementById('nav-toggle');
+  toggle.addEventListener('click', () => {
+    const open = toggle.getAttribute('aria-expanded') !== 'true';
+    toggle.setAttribute('aria-expanded', String(open));
+    document.getElementById('main-nav').classList.toggle('open', open);
+  });
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && toggle.getAttribute('aria-expanded') === 'true') {
+      closeMenu();
+      toggle.focus();
+    }
+  });
+  onLanguageChange(() => {
+    renderHeader();
+    renderNav();
+    renderTitle();
+    for (const controller of state.mounted.values()) controller.relabel?.();
+    const shown = state.containers.get('_state');
+    if (shown && state.current === '_state') applyRoute();
+  });
 }
 
 /** Every few seconds while the tab is visible, and on focus: new webhook messages show up. */
@@ -189,7 +294,9 @@ async function poll() {
   if (!state.signedIn || document.visibilityState !== 'visible' || state.pollInFlight) return;
   state.pollInFlight = true;
   try {
-    await Promise.all([state.views.inbox.refresh(), state.views.conversation.refresh()]);
+    await Promise.all(
+      [...state.mounted].map(([id, controller]) => controller.poll?.({ visible: id === state.current })),
+    );
   } finally {
     state.pollInFlight = false;
   }
@@ -200,3 +307,4 @@ boot().catch((error) => {
   const boot = document.getElementById('boot');
   if (boot) boot.textContent = 'Inbox CRM could not start. Reload the page.';
 });
+

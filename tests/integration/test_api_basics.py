@@ -20,6 +20,10 @@ def test_me_names_user_workspace_and_role(api: ApiClient) -> None:
     assert body["workspace"]["id"] == "ws_alpha"
     assert body["workspace"]["name"] == "Tienda Alpha"
     assert body["role"] == "agent"
+    # The web app shows only what the role may use: an agent reads flows but may not manage channels.
+    assert "flows.read" in body["permissions"] and "conversations.read" in body["permissions"]
+    assert "channels.manage" not in body["permissions"]
+    assert "channels.manage" in api.get("/v1/me", as_="alpha_owner").json()["permissions"]
 
 
 def test_request_without_claims_is_401_with_error_shape(api: ApiClient) -> None:

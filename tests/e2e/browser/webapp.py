@@ -180,7 +180,7 @@ def inbox_item(page: Page, conversation_id: str) -> Locator:
 
 def open_conversation(page: Page, conversation_id: str) -> None:
     inbox_item(page, conversation_id).get_by_role("link").click()
-    expect(page).to_have_url(f"{page.url.split('/app/')[0]}/app/c/{conversation_id}")
+    expect(page).to_have_url(f"{page.url.split('/app/')[0]}/app/inbox/{conversation_id}")
 
 
 def contact_panel(page: Page) -> Locator:

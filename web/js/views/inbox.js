@@ -10,9 +10,10 @@ const MAX_PAGE = 100;
 const FILTERS_KEY = 'inbox-crm:filters';
 
 export class InboxView {
-  constructor({ api, onSelect }) {
+  constructor({ api, onSelect, onUnreadChanged }) {
     this.api = api;
     this.onSelect = onSelect;
+    this.onUnreadChanged = onUnreadChanged;
     this.list = document.getElementById('conversation-list');
     this.status = document.getElementById('inbox-status');
     this.more = document.getElementById('inbox-more');
@@ -97,6 +98,22 @@ export class InboxView {
     }
   }
 
+  /** Signed out: nothing of the last user's inbox stays on screen. */
+  clear() {
+    this.seq++;
+    this.items = [];
+    this.nextCursor = null;
+    this.loaded = false;
+    this.selectedId = null;
+    this.render();
+    this.setStatus('');
+  }
+
+  /** Keyboard focus back on a row (after closing its conversation). */
+  focusRow(id) {
+    this.nodes.get(id)?.node.querySelector('a')?.focus({ preventScroll: false });
+  }
+
   get(id) {
     return this.items.find((item) => item.id === id) || null;
   }
@@ -147,6 +164,7 @@ export class InboxView {
       this.nodes.get(focusedId)?.node.querySelector('a')?.focus();
     }
     this.more.hidden = !this.nextCursor;
+    this.onUnreadChanged?.(this.items.filter((item) => item.unread_count > 0).length);
     if (!this.loaded) return;
     this.setStatus(this.items.length ? '' : t(this.filtersActive() ? 'inbox.empty_filtered' : 'inbox.empty'));
   }
@@ -161,7 +179,7 @@ export class InboxView {
     const link = h(
       'a',
       {
-        href: `/app/c/${encodeURIComponent(conversation.id)}`,
+        href: `/app/inbox/${encodeURIComponent(conversation.id)}`,
         class: 'conv-link',
         on: {
           click: (event) => {

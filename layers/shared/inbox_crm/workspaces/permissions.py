@@ -87,6 +87,11 @@ def require(role: str, action: str) -> None:
         )
 
 
+def allowed_actions(role: str) -> list[str]:
+    """The actions a role may take, in table order (the web app shows only what the caller may use)."""
+    return [action for action, roles in PERMISSIONS.items() if role in roles]
+
+
 def permissions_markdown() -> str:
     roles = list(Role)
     header = "| action | what it covers | " + " | ".join(roles) + " |"

@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from inbox_crm.http.errors_doc import documented
 from inbox_crm.workspaces.members import load_membership
+from inbox_crm.workspaces.permissions import allowed_actions
 from inbox_crm.workspaces.principal import principal_of
 from inbox_crm.workspaces.schemas import MeOut, UserOut, WorkspaceOut
 
@@ -29,4 +30,5 @@ def get_me() -> MeOut:
             language=workspace.language,
         ),
         role=principal.role,
+        permissions=allowed_actions(principal.role),
     )

@@ -27,6 +27,7 @@ class MeOut(BaseModel):
     user: UserOut
     workspace: WorkspaceOut
     role: str
+    permissions: list[str] = Field(description="The actions the caller's role allows (docs/PERMISSIONS.md)")
 
 
 class ChannelIn(Strict):
