@@ -21,7 +21,8 @@ def test_me_names_user_workspace_and_role(api: ApiClient) -> None:
     assert body["workspace"]["name"] == "Tienda Alpha"
     assert body["role"] == "agent"
     # The web app shows only what the role may use: an agent reads flows but may not manage channels.
-    assert "flows.read" in body["permissions"] and "conversations.read" in body["permissions"]
+    assert "flows.read" in body["permissions"]
+    assert "conversations.read" in body["permissions"]
     assert "channels.manage" not in body["permissions"]
     assert "channels.manage" in api.get("/v1/me", as_="alpha_owner").json()["permissions"]
 

@@ -77,3 +77,18 @@ def test_membership_is_read_once_per_container_until_it_expires(
     _later(monkeypatch)
     assert api.get("/v1/conversations", as_="alpha_agent").status == 200
     assert len(reads) == 2
+
+
+def test_members_lists_the_workspace_s_active_members_for_any_role(api: ApiClient, world: World) -> None:
+    """Assigning a conversation to a teammate needs the team: every role may list it, own workspace only."""
+    _set_status(world, "alpha_manager", "removed")
+    reply = api.get("/v1/members", as_="alpha_agent")
+    assert reply.status == 200
+    listed = {member["id"]: member for member in reply.json()["items"]}
+    assert world["alpha_agent"].user_id in listed
+    assert world["alpha_owner"].user_id in listed
+    assert world["alpha_manager"].user_id not in listed  # removed members cannot be assigned
+    assert world["beta_owner"].user_id not in listed
+    assert listed[world["alpha_owner"].user_id]["role"] == "owner"
+    assert set(listed[world["alpha_agent"].user_id]) == {"id", "email", "name", "role"}
+    assert api.get("/v1/members", as_=None).status == 401

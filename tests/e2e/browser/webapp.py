@@ -100,6 +100,42 @@ def whatsapp_text(wa_id: str, name: str, text: str) -> dict[str, Any]:
     return document
 
 
+def messenger_batch(psids: list[str], text: str) -> dict[str, Any]:
+    """One Messenger delivery with a message from each psid (Meta batches entries): many
+    conversations at once, the last psid newest."""
+    document = sample("messenger/text.json")
+    template = document["entry"][0]
+    now_ms = int(time.time() * 1000) - len(psids)
+    entries = []
+    for index, psid in enumerate(psids):
+        entry = copy.deepcopy(template)
+        entry["time"] = now_ms + index
+        event = entry["messaging"][0]
+        event["sender"]["id"] = psid
+        event["timestamp"] = now_ms + index
+        event["message"] = {"mid": f"m_e2e_{uuid.uuid4().hex}", "text": f"{text} {index + 1}"}
+        entries.append(entry)
+    document["entry"] = entries
+    return document
+
+
+def whatsapp_media(wa_id: str, name: str, path: str = "whatsapp/document.json") -> dict[str, Any]:
+    """A WhatsApp media sample (a media id, no URL) from another number, now."""
+    document = sample(path)
+    value = document["entry"][0]["changes"][0]["value"]
+    user_id = f"MX.{unique_digits(19)}"
+    value["contacts"] = [{"profile": {"name": name}, "wa_id": wa_id, "user_id": user_id}]
+    value["messages"][0].update(
+        {
+            "from": wa_id,
+            "from_user_id": user_id,
+            "id": f"wamid.E2E{uuid.uuid4().hex.upper()}",
+            "timestamp": str(int(time.time())),
+        }
+    )
+    return document
+
+
 def post_webhook(stack: LocalStackClient, document: dict[str, Any]) -> None:
     """What `inbox-local replay` does: Meta's serialisation, signed with the app secret."""
     body = webhook_body(document)
@@ -172,6 +208,11 @@ def login(page: Page, stack: LocalStackClient, role: str = "agent") -> None:
     page.goto(f"{stack.url}/")
     page.get_by_role("button", name=f"Entrar como demo: {ROLE_LABELS[role]}").click()
     expect(page.get_by_role("heading", name="Bandeja de entrada")).to_be_visible()
+
+
+def poll_now(page: Page) -> None:
+    """The app polls every few seconds and on focus: focus makes a test independent of the period."""
+    page.evaluate("window.dispatchEvent(new Event('focus'))")
 
 
 def inbox_item(page: Page, conversation_id: str) -> Locator:

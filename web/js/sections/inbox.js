@@ -48,6 +48,19 @@ registerSection({
       toggle.focus();
     });
     container.querySelector('#back-to-list').addEventListener('click', () => ctx.navigate(sectionUrl('inbox')));
+    // Esc: the contact drawer closes first, then the conversation (back to its row in the list).
+    // Not while typing: Esc in the composer must not throw the conversation away.
+    document.addEventListener('keydown', (event) => {
+      if (event.key !== 'Escape' || event.defaultPrevented || container.hidden || panes.dataset.view !== 'conversation') return;
+      if (event.target.closest('input, textarea, select, [contenteditable="true"], dialog')) return;
+      event.preventDefault();
+      if (panes.classList.contains('contact-open')) {
+        setContactOpen(false);
+        toggle.focus();
+      } else {
+        ctx.navigate(sectionUrl('inbox'));
+      }
+    });
 
     let first = null;
     let shownId;

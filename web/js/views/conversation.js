@@ -4,7 +4,7 @@ import { h, icon, reconcile, safeUrl } from '../dom.js';
 import { t } from '../i18n.js';
 import { channelIcon, channelName, conversationTitle, dayKey, dayLabel, replyWindowState } from '../format.js';
 import { describeError } from '../errors.js';
-import { renderMessage } from './message.js';
+import { messageSignature, renderMessage } from './message.js';
 import { registrationMarker } from './markers.js';
 import { createComposer } from './composer.js';
 import { createHeaderActions } from './header-actions.js';
@@ -149,7 +149,7 @@ export class ConversationView {
     let changed = false;
     for (const message of page.items) {
       const previous = known.get(message.id);
-      if (!previous || JSON.stringify(previous) !== JSON.stringify(message)) {
+      if (!previous || messageSignature(previous) !== messageSignature(message)) {
         known.set(message.id, message);
         changed = true;
       }
@@ -235,7 +235,7 @@ export class ConversationView {
         nodes.push(this.cached(`day:${key}`, label, () => h('li', { class: 'day-separator', role: 'separator' }, h('span', { text: label })), used));
       }
       const quoted = message.reply_to ? byPlatformId.has(message.reply_to) : false;
-      nodes.push(this.cached(message.id, `${JSON.stringify(message)}|${quoted}`, () => renderMessage(message, { byPlatformId, onRetry: (unknown) => this.retryUnknown(unknown) }), used));
+      nodes.push(this.cached(message.id, `${messageSignature(message)}|${quoted}`, () => renderMessage(message, { byPlatformId, onRetry: (unknown) => this.retryUnknown(unknown) }), used));
     }
     for (const key of [...this.nodes.keys()]) if (!used.has(key)) this.nodes.delete(key);
     if (!nodes.length) nodes.push(h('li', { class: 'empty', text: t('conversation.no_messages') }));

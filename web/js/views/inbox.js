@@ -9,6 +9,13 @@ const PAGE = 25;
 const MAX_PAGE = 100;
 const FILTERS_KEY = 'inbox-crm:filters';
 
+/** Whether a row sorts after (is older than) another: the API orders by last activity, then id. */
+function sortsAfter(item, other) {
+  const a = Date.parse(item.last_activity_at);
+  const b = Date.parse(other.last_activity_at);
+  return a !== b ? a < b : item.id < other.id;
+}
+
 export class InboxView {
   constructor({ api, onSelect, onUnreadChanged }) {
     this.api = api;
@@ -22,7 +29,9 @@ export class InboxView {
     this.nextCursor = null;
     this.selectedId = null;
     this.nodes = new Map();
-    this.seq = 0;
+    this.generation = 0; // a new list (filters changed, signed out): answers for the old one are dropped
+    this.refreshSeq = 0; // only the latest poll's answer is merged
+    this.loadingMore = false;
     this.loaded = false;
     this.filters = { status: 'open', channel: '', registered: '', assignee: '' };
     try {
@@ -37,6 +46,25 @@ export class InboxView {
     });
     this.form.addEventListener('submit', (event) => event.preventDefault());
     this.more.addEventListener('click', () => this.loadMore());
+    this.list.addEventListener('keydown', (event) => this.onKeydown(event));
+  }
+
+  /** ↑/↓ (and Home/End) move between rows; Enter opens the focused one (it is a link). */
+  onKeydown(event) {
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    const links = [...this.list.querySelectorAll('.conv-link')];
+    if (!links.length) return;
+    const index = links.indexOf(document.activeElement);
+    let next = null;
+    if (event.key === 'ArrowDown') next = links[Math.min(index + 1, links.length - 1)];
+    else if (event.key === 'ArrowUp') next = links[Math.max(index - 1, 0)];
+    else if (event.key === 'Home') next = links[0];
+    else if (event.key === 'End') next = links[links.length - 1];
+    if (!next) return;
+    event.preventDefault();
+    next.focus();
+    next.scrollIntoView({ block: 'nearest' });
+    if (event.key === 'ArrowDown' && next === links[links.length - 1] && this.nextCursor) this.loadMore();
   }
 
   syncForm() {
@@ -62,45 +90,74 @@ export class InboxView {
     return { ...this.filters, limit, cursor };
   }
 
-  /** Reloads the first page(s): as many conversations as are shown, so polling never shrinks the list. */
+  /**
+   * Polling (and reset: the first page again, e.g. when the filters change). Polling asks for the
+   * newest rows (as many as are shown, up to 100) and merges them in place: rows the agent loaded
+   * further down with "Cargar más" stay, so the list never shrinks under them.
+   */
   async refresh({ reset = false } = {}) {
-    const seq = ++this.seq;
+    if (reset) this.generation++;
+    const generation = this.generation;
+    const seq = ++this.refreshSeq;
     const limit = reset ? PAGE : Math.min(MAX_PAGE, Math.max(PAGE, this.items.length));
     if (reset) this.setStatus(t('inbox.loading'), 'loading');
     try {
       const page = await this.api.get('/v1/conversations', this.query(limit));
-      if (seq !== this.seq) return;
-      this.items = page.items;
-      this.nextCursor = page.next_cursor;
+      if (seq !== this.refreshSeq || generation !== this.generation) return;
+      if (reset) {
+        this.items = page.items;
+        this.nextCursor = page.next_cursor;
+      } else {
+        this.mergeNewest(page);
+      }
       this.loaded = true;
       this.render();
     } catch (error) {
-      if (seq !== this.seq || error.status === 401) return;
+      if (seq !== this.refreshSeq || generation !== this.generation || error.status === 401) return;
       this.setStatus(describeError(error), 'error');
     }
   }
 
+  /** The newest rows replace what they cover; older loaded rows (and their cursor) are kept. */
+  mergeNewest(page) {
+    if (!page.next_cursor) {
+      // The whole (filtered) inbox fits in this page: it is the list.
+      this.items = page.items;
+      this.nextCursor = null;
+      return;
+    }
+    const fresh = new Set(page.items.map((item) => item.id));
+    const last = page.items[page.items.length - 1];
+    // Rows newer than the page's last one but missing from it left the list (closed, filtered out).
+    const older = this.items.filter((item) => !fresh.has(item.id) && (!last || sortsAfter(item, last)));
+    this.items = [...page.items, ...older];
+    if (!older.length) this.nextCursor = page.next_cursor;
+  }
+
   async loadMore() {
-    if (!this.nextCursor) return;
-    const seq = ++this.seq;
+    if (!this.nextCursor || this.loadingMore) return;
+    const generation = this.generation;
+    this.loadingMore = true;
     this.more.disabled = true;
     try {
       const page = await this.api.get('/v1/conversations', this.query(PAGE, this.nextCursor));
-      if (seq !== this.seq) return;
+      // A poll meanwhile merged the newest rows in place: this page still belongs after them.
+      if (generation !== this.generation) return;
       const known = new Set(this.items.map((item) => item.id));
       this.items.push(...page.items.filter((item) => !known.has(item.id)));
       this.nextCursor = page.next_cursor;
       this.render();
     } catch (error) {
-      this.setStatus(describeError(error), 'error');
+      if (generation === this.generation && error.status !== 401) this.setStatus(describeError(error), 'error');
     } finally {
+      this.loadingMore = false;
       this.more.disabled = false;
     }
   }
 
   /** Signed out: nothing of the last user's inbox stays on screen. */
   clear() {
-    this.seq++;
+    this.generation++;
     this.items = [];
     this.nextCursor = null;
     this.loaded = false;

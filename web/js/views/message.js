@@ -6,6 +6,11 @@ import { fullWhen, timeOnly } from '../format.js';
 const ORIGINS = ['app', 'meta_inbox', 'page', 'agent', 'flow', 'business'];
 const STATUS_MARKS = { queued: '🕓', scheduled: '🕓', sending: '🕓', unknown: '?', cancelled: '✕', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' };
 
+/** What a rendered message depends on: presigned download URLs change on every fetch, not the message. */
+export function messageSignature(message) {
+  return JSON.stringify(message, (key, value) => (key === 'download_url' ? undefined : value));
+}
+
 // onRetry(message): the agent's explicit decision to send again a message whose outcome is unknown.
 export function renderMessage(message, { byPlatformId, onRetry }) {
   const outbound = message.direction === 'outbound';
@@ -185,7 +190,7 @@ function image(url, alt, className, label = alt) {
 }
 
 function unavailableMedia(type, attachment) {
-  // WhatsApp sends a media id, not a URL: there is no API yet to download it.
+  // Neither a URL nor our copy (WhatsApp media not fetched yet, or fetching failed).
   return h(
     'p',
     { class: 'att-file', title: attachment.media_id ? `media_id ${attachment.media_id}` : null },
@@ -196,7 +201,8 @@ function unavailableMedia(type, attachment) {
 }
 
 function renderAttachment(attachment) {
-  const url = safeUrl(attachment.url);
+  // WhatsApp media comes as an id: the API answers our stored copy as download_url (presigned).
+  const url = safeUrl(attachment.download_url) || safeUrl(attachment.url);
   const payload = attachment.payload || {};
   const parts = [];
   switch (attachment.type) {

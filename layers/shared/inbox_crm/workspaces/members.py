@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 
 from inbox_crm.core.errors import Forbidden, MemberDisabled, NotAMember
-from inbox_crm.store.models import InboxItem, User, Workspace
+from inbox_crm.store.models import InboxItem, User, Workspace, ws_pk
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,14 @@ def load_membership(workspace_id: str, user_id: str) -> Membership:
     if not isinstance(workspace, Workspace) or not isinstance(user, User):
         raise Forbidden("You are not a member of this workspace")
     return Membership(workspace=workspace, user=user)
+
+
+def list_members(workspace_id: str) -> list[User]:
+    """The workspace's active members, by name (one Query on the workspace's partition)."""
+    users = User.query(
+        ws_pk(workspace_id), User.sk.startswith("USER#"), filter_condition=User.status == "active"
+    )
+    return sorted(users, key=lambda user: ((user.name or user.email).casefold(), user.user_id))
 
 
 def get_workspace(workspace_id: str) -> Workspace | None:

@@ -19,6 +19,7 @@ ADMINS = frozenset({Role.OWNER, Role.MANAGER})
 # action -> roles allowed. Every API route names exactly one action.
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "me.read": ALL,
+    "members.read": ALL,
     "channels.read": ALL,
     "channels.manage": ADMINS,
     "conversations.read": ALL,
@@ -49,6 +50,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 
 DESCRIPTIONS: dict[str, str] = {
     "me.read": "See who you are: user, workspace and role",
+    "members.read": "List the workspace's active members (to assign a conversation to a teammate)",
     "channels.read": "List the workspace's Pages, Instagram accounts and WhatsApp numbers",
     "channels.manage": "Register and remove channel accounts",
     "conversations.read": "Read the inbox: conversations and their messages",

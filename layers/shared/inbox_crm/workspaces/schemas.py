@@ -16,6 +16,14 @@ class UserOut(BaseModel):
     name: str | None = None
 
 
+class MemberOut(UserOut):
+    role: str
+
+
+class MemberList(BaseModel):
+    items: list[MemberOut]
+
+
 class WorkspaceOut(BaseModel):
     id: str
     name: str
