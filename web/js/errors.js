@@ -58,7 +58,7 @@ export function fieldErrors(error) {
 }
 
 /** The one permission table the UI needs (mirrors docs/PERMISSIONS.md): admins only. */
-const ADMIN_ONLY = new Set(['contacts.unblock', 'contacts.unlink', 'contacts.delete', 'tags.manage']);
+const ADMIN_ONLY = new Set(['contacts.unblock', 'contacts.unlink', 'contacts.delete', 'tags.manage', 'merges.read']);
 
 export function can(role, action) {
   return !ADMIN_ONLY.has(action) || role === 'owner' || role === 'manager';

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from e2e.browser.webapp import (
     api_json,
@@ -84,3 +84,47 @@ def test_a_conversation_can_be_assigned_to_any_teammate(page: Page, local_stack:
     expect(actions.locator(".assignee")).to_have_text(f"Asignada a {manager['name']}")
     now = api_json(local_stack.call("GET", f"/v1/conversations/{conversation['id']}", role="agent"))
     assert now["assignee_id"] == manager["id"]
+
+
+def test_a_merge_can_be_undone_from_the_contact_after_leaving_it(
+    page: Page, browser: Browser, local_stack: LocalStackClient
+) -> None:
+    _, conversation = messenger_conversation(local_stack, "Elsa", f"Paz{unique_letters()}", "Soy Elsa")
+    _, elsewhere = messenger_conversation(local_stack, "Otto", f"Ruiz{unique_letters()}", "Hola")
+    email = f"elsa.{unique_letters(8)}@example.com"
+
+    def contact(first: str, last: str) -> dict:
+        body = {"first_name": first, "last_name": last, "emails": [email], "consent": {"given": True}}
+        return api_json(local_stack.call("POST", "/v1/contacts", role="agent", json=body), 201)
+
+    mine = contact("Elsa", "Paz")
+    link = f"/v1/conversations/{conversation['id']}/contact"
+    api_json(local_stack.call("POST", link, role="agent", json={"contact_id": mine["id"]}))
+    contact("Elsita", f"Paz{unique_letters()}")
+    suggestions = f"/v1/contacts/{mine['id']}/merge-suggestions"
+    wait_until(lambda: api_json(local_stack.call("GET", suggestions, role="agent"))["items"], "a suggestion")
+
+    login(page, local_stack, "agent")
+    open_conversation(page, conversation["id"])
+    card = page.locator("#contact-pane .merge-card")
+    card.get_by_role("button", name="Fusionar").click()
+    expect(card.locator(".merge-done")).to_have_text("Fusión realizada")
+
+    open_conversation(page, elsewhere["id"])  # the agent leaves the contact…
+    expect(page.locator("#conversation-title")).to_have_text(elsewhere["display_name"])
+    open_conversation(page, conversation["id"])  # …and comes back: the undo is still there
+    expect(card.get_by_role("button", name="Deshacer fusión")).to_be_visible()
+
+    # An owner, in another browser, finds it from the merge history.
+    other = browser.new_context(viewport={"width": 1440, "height": 900}, locale="es-MX")
+    try:
+        owner = other.new_page()
+        login(owner, local_stack, "owner")
+        owner.goto(f"{local_stack.url}/app/inbox/{conversation['id']}")
+        owner_card = owner.locator("#contact-pane .merge-card")
+        owner_card.get_by_role("button", name="Deshacer fusión").click()
+        expect(owner_card.locator(".merge-done")).to_have_count(0)
+    finally:
+        other.close()
+    merges = api_json(local_stack.call("GET", "/v1/merges", role="owner"))["items"]
+    assert next(item for item in merges if item["survivor_id"] == mine["id"])["status"] == "undone"

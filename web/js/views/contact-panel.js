@@ -24,6 +24,7 @@ export class ContactPanel {
     this.searchSeq = 0;
     this.mergeCard = new MergeCard({
       api,
+      canReadMerges: () => can(this.role, 'merges.read'),
       onContactChanged: (contact) => {
         if (!this.contact || contact.id !== this.contact.id) return;
         this.contact = contact;

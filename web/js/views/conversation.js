@@ -232,7 +232,7 @@ export class ConversationView {
       if (key !== day) {
         day = key;
         const label = dayLabel(message.sent_at);
-        nodes.push(this.cached(`day:${key}`, label, () => h('li', { class: 'day-separator', role: 'separator' }, h('span', { text: label })), used));
+        nodes.push(this.cached(`day:${key}`, label, () => h('li', { class: 'day-separator' }, h('span', { text: label })), used));
       }
       const quoted = message.reply_to ? byPlatformId.has(message.reply_to) : false;
       nodes.push(this.cached(message.id, `${messageSignature(message)}|${quoted}`, () => renderMessage(message, { byPlatformId, onRetry: (unknown) => this.retryUnknown(unknown) }), used));

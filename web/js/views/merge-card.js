@@ -1,6 +1,8 @@
 // "Posibles duplicados" in the contact panel: the registered contact's merge suggestions, each with
 // the other contact and the shared values marked, "Fusionar" (accept: this contact survives) and
-// "Descartar"; after a merge, "Fusión realizada" with "Deshacer fusión".
+// "Descartar"; after a merge, "Fusión realizada" with "Deshacer fusión" — also when the contact is
+// shown again later: the merges made in this browser session are remembered, and owners and managers
+// find the contact's latest merge in the history (GET /v1/merges).
 import { announce, h } from '../dom.js';
 import { t } from '../i18n.js';
 import { describeError } from '../errors.js';
@@ -18,9 +20,32 @@ function isShared(kind, value, shared) {
   return shared.some((item) => item.kind === kind && (kind === 'phone' ? phone.length >= 7 && digits(item.value).endsWith(phone) : item.value.toLowerCase() === String(value).toLowerCase()));
 }
 
+const REMEMBERED_KEY = 'inbox-crm:merges';
+
+/** survivor contact id -> the merge that kept it, for merges made in this tab (agents cannot list). */
+function remembered() {
+  try {
+    return JSON.parse(sessionStorage.getItem(REMEMBERED_KEY) || '{}');
+  } catch {
+    return {};
+  }
+}
+
+function remember(contactId, merge) {
+  const merges = remembered();
+  if (merge) merges[contactId] = merge;
+  else delete merges[contactId];
+  try {
+    sessionStorage.setItem(REMEMBERED_KEY, JSON.stringify(merges));
+  } catch {
+    // not remembered: the undo stays reachable until the panel changes
+  }
+}
+
 export class MergeCard {
-  constructor({ api, onContactChanged }) {
+  constructor({ api, onContactChanged, canReadMerges = () => false }) {
     this.api = api;
+    this.canReadMerges = canReadMerges;
     this.onContactChanged = onContactChanged;
     this.element = h('section', { class: 'panel-section merge-card', hidden: true });
     this.reset(null);
@@ -41,16 +66,34 @@ export class MergeCard {
     if (contactId !== this.contactId) this.reset(contactId);
     const seq = this.seq;
     try {
-      const page = await this.api.get(`/v1/contacts/${encodeURIComponent(contactId)}/merge-suggestions`);
+      const [page, merged] = await Promise.all([
+        this.api.get(`/v1/contacts/${encodeURIComponent(contactId)}/merge-suggestions`),
+        this.lastMerge(contactId),
+      ]);
       const others = await Promise.all(page.items.map((item) => this.other(item)));
       if (seq !== this.seq) return;
       this.items = page.items.filter((item, index) => others[index]);
+      if (!this.merged && merged) this.merged = merged;
     } catch (error) {
       if (seq !== this.seq) return;
       this.items = [];
       if (error.status !== 403) this.error = describeError(error);
     }
     this.render();
+  }
+
+  /** The contact's latest merge that can still be undone, if any. */
+  async lastMerge(contactId) {
+    let merge = remembered()[contactId] || null;
+    if (this.canReadMerges()) {
+      try {
+        const history = await this.api.get('/v1/merges', { limit: 50 });
+        merge = history.items.find((item) => item.survivor_id === contactId) || merge;
+      } catch {
+        // the remembered merge, if any
+      }
+    }
+    return merge && merge.status === 'done' ? merge : null;
   }
 
   async other(suggestion) {
@@ -91,6 +134,7 @@ export class MergeCard {
       () => this.api.post(`/v1/merge-suggestions/${encodeURIComponent(suggestion.id)}/accept`, body),
       async (result) => {
         this.merged = result.merge;
+        remember(result.merge.survivor_id, result.merge);
         this.items = this.items.filter((item) => item.id !== suggestion.id);
         announce(t('merge.done'), 'success');
         this.onContactChanged?.(result.contact);
@@ -113,6 +157,7 @@ export class MergeCard {
       () => this.api.post(`/v1/merges/${encodeURIComponent(merge.id)}/undo`),
       async (result) => {
         this.merged = null;
+        remember(merge.survivor_id, null);
         announce(t('merge.undone'), 'success');
         this.onContactChanged?.(result.contact);
         await this.load(this.contactId);
