@@ -199,6 +199,23 @@ def test_register_messenger_senders_creates_one_contact_with_metas_names_exactly
     assert all(e.detail["metadata"]["caused_by_flow"] == flow["id"] for e in created)
 
 
+def test_the_flows_list_shows_each_flows_last_run(api: ApiClient, bus: FlowBus) -> None:
+    """The Automatización list shows a flow's state and its last run without reading every run."""
+    flow = _template(api, "register_messenger_senders")
+    idle = _flow(api, {"trigger": {"type": "contact_created"}, "steps": [{"type": "close"}]}, enable=False)
+    listed = {item["id"]: item for item in api.get("/v1/flows", as_="alpha_agent").json()["items"]}
+    assert listed[flow["id"]]["last_run"] is None
+
+    _message("hola", customer_id="7000000000005678")
+    bus.settle()
+    [run] = _runs(api, flow["id"])
+    listed = {item["id"]: item for item in api.get("/v1/flows", as_="alpha_agent").json()["items"]}
+    assert listed[flow["id"]]["last_run"]["id"] == run["id"]
+    assert listed[flow["id"]]["last_run"]["state"] == "completed"
+    assert listed[idle["id"]]["last_run"] is None
+    assert api.get(f"/v1/flows/{flow['id']}").json()["last_run"]["id"] == run["id"]
+
+
 def test_instagram_sender_found_by_username_is_associated_not_duplicated(
     api: ApiClient, bus: FlowBus
 ) -> None:

@@ -247,6 +247,14 @@ def list_runs(workspace_id: str, flow_id: str, limit: int, cursor: str | None) -
     return RunPage(items, encode_cursor(results.last_evaluated_key))
 
 
+def last_run(workspace_id: str, flow_id: str) -> FlowRun | None:
+    """The flow's newest run (gsi1, newest first): what the flows list shows as its last run."""
+    results = FlowRun.inbox_index.query(
+        FlowRun.listing_pk(workspace_id, flow_id), scan_index_forward=False, limit=1
+    )
+    return next((item for item in results if isinstance(item, FlowRun)), None)
+
+
 def instantiate_template(
     workspace_id: str, key: str, params: dict[str, Any], created_by: str, *, name: str | None, enable: bool
 ) -> Flow:

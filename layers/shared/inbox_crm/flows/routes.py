@@ -19,6 +19,7 @@ from inbox_crm.flows.schemas import (
     FlowOut,
     FlowRunOut,
     FlowRunPage,
+    FlowRunSummary,
     FlowStepOut,
     FlowTemplateList,
     FlowTemplateOut,
@@ -30,7 +31,7 @@ from inbox_crm.workspaces.principal import principal_of
 router = Router()
 
 
-def flow_out(flow: Flow) -> FlowOut:
+def flow_out(flow: Flow, last_run: FlowRun | None = None) -> FlowOut:
     definition = flows.definition_of(flow)
     return FlowOut(
         id=flow.flow_id,
@@ -47,6 +48,15 @@ def flow_out(flow: Flow) -> FlowOut:
         last_error_at=flow.last_error_at,
         created_at=flow.created_at,
         updated_at=flow.updated_at,
+        last_run=FlowRunSummary(
+            id=last_run.run_id,
+            state=last_run.state,
+            started_at=last_run.started_at,
+            finished_at=last_run.finished_at,
+            error=last_run.error,
+        )
+        if last_run
+        else None,
     )
 
 
@@ -97,7 +107,7 @@ def _definition(body: FlowIn) -> dict[str, Any]:
 
 @router.get(
     "/v1/flows",
-    summary="List flows, with their state, version and error count",
+    summary="List flows, with their state, version, error count and last run",
     tags=["flows"],
     responses=documented(200, FlowList, "The workspace's flows", 401),
 )
@@ -105,7 +115,8 @@ def list_flows() -> FlowList:
     principal = principal_of(router)
     principal.require("flows.read")
     items = sorted(flows.list_flows(principal.workspace_id), key=lambda flow: flow.flow_id)
-    return FlowList(items=[flow_out(flow) for flow in items])
+    workspace_id = principal.workspace_id
+    return FlowList(items=[flow_out(flow, flows.last_run(workspace_id, flow.flow_id)) for flow in items])
 
 
 @router.post(
@@ -131,7 +142,8 @@ def create_flow(body: FlowIn) -> FlowOut:
 def get_flow(flow_id: str) -> FlowOut:
     principal = principal_of(router)
     principal.require("flows.read")
-    return flow_out(flows.get_flow(principal.workspace_id, flow_id))
+    flow = flows.get_flow(principal.workspace_id, flow_id)
+    return flow_out(flow, flows.last_run(principal.workspace_id, flow_id))
 
 
 @router.put(

@@ -23,6 +23,14 @@ class FlowIn(Strict):
     version: int | None = Field(default=None, description="PUT: the version you edited (optional guard)")
 
 
+class FlowRunSummary(BaseModel):
+    id: str
+    state: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    error: str | None = None
+
+
 class FlowOut(BaseModel):
     id: str
     name: str
@@ -38,6 +46,7 @@ class FlowOut(BaseModel):
     last_error_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    last_run: FlowRunSummary | None = Field(default=None, description="list and read: the newest run")
 
 
 class FlowList(BaseModel):
