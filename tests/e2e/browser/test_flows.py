@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
+from e2e.browser.test_quality import violations
 from e2e.browser.webapp import (
     api_json,
     login,
@@ -64,6 +65,7 @@ def check_sizes(page: Page, screenshots: Path, name: str) -> None:
     for size, (width, height) in SIZES.items():
         page.set_viewport_size({"width": width, "height": height})
         no_sideways_scroll(page)
+        assert not violations(page), f"{name} at {size}: axe finds {violations(page)}"
         shoot(page, screenshots, f"flows-{name}-{size}")
     page.set_viewport_size({"width": 1280, "height": 800})
 
@@ -125,6 +127,15 @@ def test_a_flow_from_scratch_is_validated_enabled_and_its_run_shows_in_the_histo
     message.get_by_label("URL (https)").fill("http://example.com/lista.pdf")  # not https: refused
     editor.get_by_label("Añadir acción…").last.select_option(label="Añadir etiqueta")
     editor.locator('[data-loc="steps.2.tag_id"] select').select_option(tag["id"])
+    # a decision: when the message says the keyword, close the conversation
+    editor.get_by_label("Añadir acción…").last.select_option(label="Decisión")
+    decision = editor.locator('[data-loc="steps.3"]')
+    decision.locator('[data-loc="steps.3.conditions.0.field"] select').select_option(
+        label="Texto del mensaje"
+    )
+    decision.locator('[data-loc="steps.3.conditions.0.op"] select').select_option(label="contiene")
+    decision.locator('[data-loc="steps.3.conditions.0.value"] input').fill(keyword)
+    decision.locator('[data-loc="steps.3.then"] > .flow-add-step').select_option(label="Cerrar conversación")
     check_sizes(page, screenshots, "editor")
 
     editor.get_by_role("button", name="Validar y guardar").click()
@@ -134,6 +145,7 @@ def test_a_flow_from_scratch_is_validated_enabled_and_its_run_shows_in_the_histo
         "aria-invalid", "true"
     )
     expect(page).to_have_url(f"{local_stack.url}/app/flows/new/scratch")
+    shoot(page, screenshots, "flows-editor-refused")
 
     message.get_by_label("URL (https)").fill("https://example.com/lista.pdf")
     message.get_by_label("Tipo", exact=True).select_option(label="Archivo")
@@ -148,7 +160,15 @@ def test_a_flow_from_scratch_is_validated_enabled_and_its_run_shows_in_the_histo
         "keywords": [keyword],
         "keyword_match": "contains_any",
     }
-    assert [step["type"] for step in saved["steps"]] == ["create_contact", "send_message", "add_tag"]
+    assert [step["type"] for step in saved["steps"]] == [
+        "create_contact",
+        "send_message",
+        "add_tag",
+        "decision",
+    ]
+    assert saved["steps"][3]["conditions"] == [{"field": "message.text", "op": "contains", "value": keyword}]
+    assert saved["steps"][3]["then"] == [{"type": "close"}]
+    assert saved["steps"][3]["else"] == []
     assert saved["steps"][1]["buttons"] == [
         {"type": "web_url", "title": "Ver precios", "url": "https://example.com/precios"}
     ]
@@ -166,8 +186,10 @@ def test_a_flow_from_scratch_is_validated_enabled_and_its_run_shows_in_the_histo
     shown = page.locator(f'.run[data-run-id="{run["id"]}"]')
     expect(shown).to_contain_text("Completado")
     shown.locator("summary").click()
-    expect(shown.locator(".run-step")).to_have_count(3)
-    expect(shown.locator(".run-step").nth(1)).to_contain_text("Enviar mensaje")
+    assert [step["path"] for step in run["steps"]][-1] == "3.then.0"  # the decision went its "then" way
+    expect(shown.locator(".run-step")).to_have_count(len(run["steps"]))
+    expect(shown.locator(".run-step").nth(1)).to_contain_text("2 · Enviar mensaje")
+    expect(shown.locator(".run-step").last).to_contain_text("4 › Entonces › 1 · Cerrar conversación")
     expect(shown.get_by_role("link", name="Abrir la conversación")).to_have_attribute(
         "href", f"/app/inbox/{run['conversation_id']}"
     )

@@ -19,11 +19,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 VIEWPORTS = [(1280, 800), (390, 844)]
 WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}
 SECTIONS = {
-    "agent": ["inbox", "contacts", "flows", "broadcasts"],
+    "agent": ["inbox", "contacts", "broadcasts"],
     "manager": ["inbox", "contacts", "flows", "broadcasts", "settings"],
     "owner": ["inbox", "contacts", "flows", "broadcasts", "settings"],
 }
-FORBIDDEN = {"agent": ["settings"], "manager": [], "owner": []}
+FORBIDDEN = {"agent": ["flows", "settings"], "manager": [], "owner": []}
 AXE = Axe()
 
 
