@@ -336,7 +336,8 @@ registerSection({
         if (!editing) show(path);
       },
       poll({ visible } = {}) {
-        if (!visible || !runsView) return;
+        // a refresh reads the first page again: not while the user has loaded more, or opened a run
+        if (!visible || !runsView || runsView.items.length > 20) return;
         const section = container.querySelector('.flow-runs');
         if (section && !section.querySelector('details[open]')) reloadRuns(section);
       },
