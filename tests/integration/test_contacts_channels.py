@@ -536,3 +536,23 @@ def test_an_auto_link_cut_short_by_a_crash_is_finished_by_the_redelivery(
 
     assert ingest(first).outcome == "duplicate"  # nothing more to finish: nothing more is announced
     assert len(pipeline.events("ContactAssociated")) == 1
+
+
+def test_a_contacts_conversations_span_its_channels_and_follow_an_unlink(
+    registered: World, api: ApiClient
+) -> None:
+    direct = _messenger()
+    comment = _comment("post1", "c_1")
+    contact = _register(api, direct)["contact"]
+    whatsapp = _whatsapp(at=BASE_MS + 50)
+    assert _link(api, whatsapp, {"contact_id": contact["id"]}).status == 200
+    _messenger(psid="7000000000000099")  # someone else's
+
+    listed = api.get(f"/v1/contacts/{contact['id']}/conversations", as_="alpha_agent")
+    assert listed.status == 200, listed.text
+    assert [item["id"] for item in listed.json()["items"]] == [whatsapp, comment, direct]
+
+    assert api.delete(f"/v1/conversations/{whatsapp}/contact", as_="alpha_manager").status == 200
+    after = api.get(f"/v1/contacts/{contact['id']}/conversations", as_="alpha_agent").json()["items"]
+    assert [item["id"] for item in after] == [comment, direct]
+    assert api.get("/v1/contacts/ctc_missing/conversations", as_="alpha_agent").status == 404

@@ -154,7 +154,7 @@ def _as_lambda(response: Response[str]) -> dict[str, Any]:
 
 def _register_routes() -> None:
     from inbox_crm.contacts import routes as routes_contacts
-    from inbox_crm.contacts import routes_tags
+    from inbox_crm.contacts import routes_bulk, routes_tags
     from inbox_crm.flows import routes as routes_flows
     from inbox_crm.identity import routes as routes_merge
     from inbox_crm.inbox import routes as routes_conversations
@@ -170,6 +170,7 @@ def _register_routes() -> None:
         routes_messages,
         routes_uploads,
         routes_broadcasts,
+        routes_bulk,
         routes_contacts,
         routes_tags,
         routes_merge,
