@@ -15,11 +15,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from inbox_crm.contacts import records
+from inbox_crm.contacts.actors import Actor
+from inbox_crm.contacts.blocking import block_contact, unblock_contact
+from inbox_crm.contacts.conversation_sync import conversation_ids_of
+from inbox_crm.contacts.deletion import delete_contact
+from inbox_crm.contacts.reads import get_contact
 from inbox_crm.contacts.search import ContactFilter, search_contacts
+from inbox_crm.contacts.tagging import bulk_tag
 from inbox_crm.contacts.tags import get_tag
 from inbox_crm.core.errors import Conflict, NotFound
-from inbox_crm.store.models import Conversation, Identity, IdentityConversation
+from inbox_crm.store.models import Conversation
 
 ACTIONS = ("tag", "untag", "block", "unblock", "delete")
 # The permission each action needs (docs/PERMISSIONS.md).
@@ -39,24 +44,24 @@ class BulkOutcome:
     next_cursor: str | None
 
 
-def _one(workspace_id: str, action: str, contact_id: str, actor: records.Actor) -> str:
-    contact = records.get_contact(workspace_id, contact_id)
+def _one(workspace_id: str, action: str, contact_id: str, actor: Actor) -> str:
+    contact = get_contact(workspace_id, contact_id)
     if action in ("block", "unblock"):
         wanted = action == "block"
         if bool(contact.blocked) == wanted:
             return "unchanged"
-        change: Callable[..., object] = records.block_contact if wanted else records.unblock_contact
+        change: Callable[..., object] = block_contact if wanted else unblock_contact
         change(workspace_id, contact_id, actor)
         return "done"
-    records.delete_contact(workspace_id, contact_id, actor)
+    delete_contact(workspace_id, contact_id, actor)
     return "done"
 
 
 def _apply(
-    workspace_id: str, action: str, contact_ids: list[str], actor: records.Actor, tag_id: str | None
+    workspace_id: str, action: str, contact_ids: list[str], actor: Actor, tag_id: str | None
 ) -> dict[str, str]:
     if action in ("tag", "untag"):
-        outcome = records.bulk_tag(workspace_id, tag_id or "", contact_ids, actor, add=action == "tag")
+        outcome = bulk_tag(workspace_id, tag_id or "", contact_ids, actor, add=action == "tag")
         return {key: "done" if status in ("added", "removed") else status for key, status in outcome.items()}
     results: dict[str, str] = {}
     for contact_id in dict.fromkeys(contact_ids):
@@ -72,7 +77,7 @@ def _apply(
 def bulk_contacts(
     workspace_id: str,
     action: str,
-    actor: records.Actor,
+    actor: Actor,
     *,
     tag_id: str | None = None,
     contact_ids: list[str] | None = None,
@@ -92,16 +97,11 @@ def bulk_contacts(
 def contact_conversations(workspace_id: str, contact_id: str) -> list[Conversation]:
     """Every conversation of the contact's channels (a direct one and one per commented post each),
     latest activity first: the contact page lists them and the Canales tab removes a channel through one."""
-    contact = records.get_contact(workspace_id, contact_id)
+    contact = get_contact(workspace_id, contact_id)
     ids = [
-        link.conversation_id
+        conversation_id
         for ref in contact.identities or []
-        for link in IdentityConversation.query(
-            Identity.pk_for(workspace_id, ref.identity_id),
-            IdentityConversation.sk.startswith("CONV#"),
-            consistent_read=True,
-        )
-        if isinstance(link, IdentityConversation)
+        for conversation_id in conversation_ids_of(workspace_id, ref.identity_id)
     ]
     keys = [Conversation.key(workspace_id, conversation_id) for conversation_id in dict.fromkeys(ids)]
     found = Conversation.batch_get(keys, consistent_read=True)

@@ -6,13 +6,12 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from inbox_crm.contacts import bulk
-from inbox_crm.contacts import records as contacts
+from inbox_crm.contacts.actors import actor_of
 from inbox_crm.contacts.bulk_schemas import BulkContactResult, BulkContactsIn, BulkContactsOut
 from inbox_crm.contacts.search import ContactFilter
-from inbox_crm.core.observability import logger
 from inbox_crm.http.errors_doc import documented
-from inbox_crm.http.schemas import ConversationPage
-from inbox_crm.inbox.routes import conversation_out
+from inbox_crm.inbox.presenters import conversation_out
+from inbox_crm.inbox.schemas import ConversationPage
 from inbox_crm.workspaces.principal import principal_of
 
 router = Router()
@@ -40,7 +39,7 @@ def bulk_contacts(body: BulkContactsIn) -> BulkContactsOut:
     outcome = bulk.bulk_contacts(
         principal.workspace_id,
         body.action,
-        contacts.Actor(principal.user_id, logger.get_correlation_id()),
+        actor_of(principal),
         tag_id=body.tag_id,
         contact_ids=body.contact_ids,
         criteria=criteria,
