@@ -290,7 +290,7 @@ def _identities(stack: LocalStackClient, ledger: Ledger) -> dict[str, dict[str, 
 
 
 def _conversation_of(sender: str) -> str:
-    from inbox_crm.ingest.pipeline import direct_conversation_id, identity_id_for
+    from inbox_crm.ingest.ids import direct_conversation_id, identity_id_for
 
     return direct_conversation_id(identity_id_for("messenger", PAGE, sender))
 

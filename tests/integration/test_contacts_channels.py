@@ -12,7 +12,8 @@ from inbox_crm.contacts import autolink, lookup, tagging
 from inbox_crm.contacts.actors import Actor
 from inbox_crm.contacts.linking import link_conversation, refresh_identity
 from inbox_crm.core.errors import Conflict
-from inbox_crm.ingest.pipeline import direct_conversation_id, identity_id_for, ingest
+from inbox_crm.ingest.ids import direct_conversation_id, identity_id_for
+from inbox_crm.ingest.pipeline import ingest
 from inbox_crm.meta.units import UnitComment, UnitKind
 from inbox_crm.store.models import Conversation, Identity
 from inbox_crm.workspaces import channels

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from inbox_crm.identity.enrichment import enrich_identity
-from inbox_crm.ingest.pipeline import identity_id_for, ingest
+from inbox_crm.ingest.ids import identity_id_for
+from inbox_crm.ingest.pipeline import ingest
 from inbox_crm.meta.graph import GraphError
 from inbox_crm.ports import SecretsTokens, use_ports
 from inbox_crm.store.models import Conversation, Identity, InboxItem, Message

@@ -20,7 +20,8 @@ from inbox_crm.core.errors import Conflict, DomainError
 from inbox_crm.core.settings import get_settings
 from inbox_crm.events.contracts import MessageReceived, check
 from inbox_crm.identity import merge, merge_undo, suggestions
-from inbox_crm.ingest.pipeline import direct_conversation_id, identity_id_for, ingest
+from inbox_crm.ingest.ids import direct_conversation_id, identity_id_for
+from inbox_crm.ingest.pipeline import ingest
 from inbox_crm.store.models import Contact, Conversation, Identity, IdentityConversation, Merge
 from inbox_crm.workspaces import channels
 from support.api import ApiClient

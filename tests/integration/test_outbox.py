@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from inbox_crm.ingest.pipeline import direct_conversation_id, identity_id_for
+from inbox_crm.ingest.ids import direct_conversation_id, identity_id_for
 from inbox_crm.store.models import Message, OutboxEvent
 from inbox_crm.workspaces import channels
 from support.api import ApiClient

@@ -97,7 +97,7 @@ def seed_items(n: int, vip_tag: str) -> list[Any]:
     from inbox_crm.contacts.values import fold
     from inbox_crm.core.ids import new_id
     from inbox_crm.core.timeutil import utcnow
-    from inbox_crm.ingest.pipeline import identity_id_for
+    from inbox_crm.ingest.ids import identity_id_for
     from inbox_crm.store.models import Contact, Identity, IdentityRef
 
     now = utcnow()
@@ -222,7 +222,8 @@ class _Api:
 
 def _fresh_conversations(count: int, first_psid: int) -> list[str]:
     """New Messenger senders (not metered): each associate / create run links a new one."""
-    from inbox_crm.ingest.pipeline import direct_conversation_id, identity_id_for, ingest
+    from inbox_crm.ingest.ids import direct_conversation_id, identity_id_for
+    from inbox_crm.ingest.pipeline import ingest
     from inbox_crm.meta.units import InboundUnit, UnitKind
 
     conversations = []

@@ -36,7 +36,7 @@ def _messaging(sender: str, n: int) -> dict[str, Any]:
 def _contact_linked_ms(
     stack: Any, session: requests.Session, url: str, secret: str, sender: str, n: int
 ) -> float:
-    from inbox_crm.ingest.pipeline import direct_conversation_id, identity_id_for
+    from inbox_crm.ingest.ids import direct_conversation_id, identity_id_for
 
     conversation_id = direct_conversation_id(identity_id_for("messenger", PAGE, sender))
     raw, headers = _signed(

@@ -37,7 +37,7 @@ class Identity(InboxItem, discriminator="Identity"):
     updated_at_profile = UTCDateTimeAttribute(null=True)
     contact_id = UnicodeAttribute(null=True)
     # A first WhatsApp message matched this contact: written with the message, dropped by the link,
-    # so a redelivery after a crash between the two finishes the link (ingest/pipeline.py).
+    # so a redelivery after a crash between the two finishes the link (ingest/identities.py).
     auto_link_to = UnicodeAttribute(null=True)
     blocked = BooleanAttribute(default=False)  # its contact is blocked: store, hide, never automate
     # The direct conversation. Fixed at creation; a WhatsApp number change hands it to the new identity.

@@ -42,7 +42,7 @@ class Conversation(InboxItem, discriminator="Conversation"):
     # derive from (inbox/conversations.py), so a replayed request announces nothing new.
     revision = NumberAttribute(default=0)
     # No VersionAttribute: messages land concurrently and their counters commute; writers put
-    # conditions on exactly the fields they change (see ingest/pipeline.py).
+    # conditions on exactly the fields they change (see ingest/records.py).
 
     @staticmethod
     def pk_for(workspace_id: str, conversation_id: str) -> str:
