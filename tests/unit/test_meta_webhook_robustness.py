@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inbox_crm.meta import webhook as meta_webhook
 from inbox_crm.meta.units import InboundUnit, UnitKind
 from inbox_crm.meta.webhook import MAX_READABLE_KEY_LENGTH, UNKNOWN_TIME_MS, parse_delivery
+from inbox_crm.meta.webhook import messaging as meta_messaging
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 SAMPLES = sorted(EVENTS.rglob("*.json"))
@@ -217,7 +217,7 @@ def test_a_parser_crash_is_contained_to_its_item(monkeypatch: pytest.MonkeyPatch
     def crash(*_: Any) -> InboundUnit:
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(meta_webhook._MESSAGING_EVENTS, "message", crash)
+    monkeypatch.setitem(meta_messaging._MESSAGING_EVENTS, "message", crash)
     units = parse(load(EVENTS / "messenger" / "batch_two_pages.json"))
     assert len(units) == 6
     crashed = [u for u in units if u.kind is UnitKind.UNUSABLE]
