@@ -2,8 +2,8 @@
 
 The domain events of a unit are committed with it (the outbox, inbox_crm/events/outbox.py); the outbox
 relay puts them on the bus. A record that fails is reported back (ReportBatchItemFailures) so SQS
-redelivers it, and the records after it in the same message group wait, keeping each conversation
-in order.
+redelivers it, and the records after it in the same message group (one conversation) are reported
+with it, keeping each conversation in order; other groups go on (Powertools' SqsFifoPartialProcessor).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -25,13 +26,24 @@ AWS_NEEDS = needs(TABLE_READ_WRITE)
 # Cold start fails here, naming any variable this function needs that is not set.
 load_settings()
 
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+# A batch that failed whole is reported like any other, not raised: SQS redelivers the same records
+# either way, and the function's Errors alarm stays for invocations that crashed.
+processor.raise_on_entire_batch_failure = False
+
 
 def process_record(record: SQSRecord) -> str:
-    unit, correlation_id = from_message(record.body)
-    if correlation_id:
-        logger.set_correlation_id(correlation_id)
-    result = ingest(unit, correlation_id)
-    metrics.add_metric(name=f"Ingest_{result.outcome}", unit=MetricUnit.Count, value=1)
+    try:
+        unit, correlation_id = from_message(record.body)
+        if correlation_id:
+            logger.set_correlation_id(correlation_id)
+        result = ingest(unit, correlation_id)
+        metrics.add_metric(name=f"Ingest_{result.outcome}", unit=MetricUnit.Count, value=1)
+    except Exception:
+        logger.exception(
+            "ingest failed; the unit will be redelivered", extra={"message_id": record.message_id}
+        )
+        raise  # the processor reports it, and the later records of its group
     return result.outcome
 
 
@@ -39,21 +51,4 @@ def process_record(record: SQSRecord) -> str:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    failures: list[dict[str, str]] = []
-    failed_groups: set[str] = set()
-    for raw in event.get("Records", []):
-        record = SQSRecord(raw)
-        group = record.attributes.message_group_id or ""
-        if group in failed_groups:
-            # FIFO: never apply a later event of a conversation before an earlier one that failed.
-            failures.append({"itemIdentifier": record.message_id})
-            continue
-        try:
-            process_record(record)
-        except Exception:
-            logger.exception(
-                "ingest failed; the unit will be redelivered", extra={"message_id": record.message_id}
-            )
-            failures.append({"itemIdentifier": record.message_id})
-            failed_groups.add(group)
-    return {"batchItemFailures": failures}
+    return dict(process_partial_response(event, process_record, processor, context))
