@@ -355,6 +355,24 @@ def test_scheduled_send_waits_then_goes_once_even_with_overlapping_schedulers(
     assert schedule.send_due(later)["due"] == 0
 
 
+def test_a_send_another_worker_already_made_is_counted_by_that_worker_only(
+    api: ApiClient, inbox: World, graph: GraphStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversation_id = _conversation()
+    send_at = (utcnow() + timedelta(minutes=30)).isoformat()
+    reply = api.post(
+        f"/v1/conversations/{conversation_id}/messages", {"text": "recordatorio", "send_at": send_at}
+    )
+    assert reply.status == 201, reply.text
+    later = utcnow() + timedelta(minutes=31)
+    read_before_the_other_worker_sent = schedule.due_messages(later)
+    assert schedule.send_due(later)["sent"] == 1
+    monkeypatch.setattr(schedule, "due_messages", lambda now: read_before_the_other_worker_sent)
+    counts = schedule.send_due(later)
+    assert (counts["sent"], counts["skipped"]) == (0, 1)
+    assert len(_sends(graph)) == 1
+
+
 def test_scheduled_send_past_the_window_applies_the_policy_at_send_time(
     inbox: World, graph: GraphStandIn
 ) -> None:

@@ -93,11 +93,14 @@ def send_due(now: datetime | None = None, client: Graph | None = None) -> dict[s
     counts = {"due": 0, "sent": 0, "failed": 0, "rescheduled": 0, "unknown": 0, "skipped": 0}
     for message in due_messages(now):
         counts["due"] += 1
+        claim_before = message.claim_id
         result = process_due(message, now, client)
         key = {"sent": "sent", "failed": "failed", "scheduled": "rescheduled", "unknown": "unknown"}.get(
             result.status or "", "skipped"
         )
         if result.status in ("delivered", "read"):
             key = "sent"
+        if result is not message and message.claim_id == claim_before and key == "sent":
+            key = "skipped"  # another worker's claim sent it: counted once, by that worker
         counts[key] += 1
     return counts
