@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inbox_crm.core.aws_needs import TABLE_READ_WRITE, needs
-from inbox_crm.core.observability import logger, metrics, tracer
+from inbox_crm.core.observability import count, logger, metrics, tracer
 from inbox_crm.core.settings import load_settings
 from inbox_crm.ingest.pipeline import ingest
 from inbox_crm.ingest.queue import from_message
@@ -38,7 +37,7 @@ def process_record(record: SQSRecord) -> str:
         if correlation_id:
             logger.set_correlation_id(correlation_id)
         result = ingest(unit, correlation_id)
-        metrics.add_metric(name=f"Ingest_{result.outcome}", unit=MetricUnit.Count, value=1)
+        count("Ingested", outcome=result.outcome)
     except Exception:
         logger.exception(
             "ingest failed; the unit will be redelivered", extra={"message_id": record.message_id}

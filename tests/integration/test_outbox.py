@@ -98,15 +98,15 @@ def test_an_ingest_attempt_that_crashes_after_its_commit_still_announces_the_mes
     import ingest_handler
 
     crashes = []
-    real = ingest_handler.metrics.add_metric
+    real = ingest_handler.count
 
-    def crash_once(**kwargs: Any) -> None:
-        if not crashes and kwargs["name"].startswith("Ingest_"):
-            crashes.append(kwargs)
+    def crash_once(name: str, value: float = 1, **dimensions: str) -> None:
+        if not crashes and name == "Ingested":
+            crashes.append(dimensions)
             raise RuntimeError("the container died after the write")
-        real(**kwargs)
+        real(name, value, **dimensions)
 
-    monkeypatch.setattr(ingest_handler.metrics, "add_metric", crash_once)
+    monkeypatch.setattr(ingest_handler, "count", crash_once)
     inbox.post(text_delivery(SENDERS[0]))
     results = inbox.drain()  # the first attempt fails after storing; SQS redelivers: a duplicate
     assert crashes
